@@ -1,0 +1,64 @@
+// Command conformance serves exactly the configuration that the official
+// Socket.IO and Engine.IO compliance suites (socketio/socket.io-protocol and
+// socketio/engine.io-protocol) expect, through the same realtime package and
+// Gin mounting the product uses:
+//
+//	127.0.0.1:3000, path /socket.io/, pingInterval 300ms, pingTimeout 200ms,
+//	maxPayload 1e6, connectTimeout 1s, CORS "*";
+//	"message" is echoed as "message-back", "message-with-ack" is acked with
+//	its arguments, namespace "/custom" exists, and the auth payload is
+//	emitted back as "auth" on connect in both namespaces.
+//
+// Run it with `go run ./cmd/conformance` and point a suite at it.
+package main
+
+import (
+	"flag"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socketio-go/chatserver/realtime"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3000", "listen address")
+	flag.Parse()
+	log.Printf("conformance server listening on http://%s/socket.io/", *addr)
+	log.Fatal(http.ListenAndServe(*addr, newHandler()))
+}
+
+// Options is the configuration the compliance suites expect.
+func options() realtime.Options {
+	return realtime.Options{
+		PingInterval:   300 * time.Millisecond,
+		PingTimeout:    200 * time.Millisecond,
+		ConnectTimeout: time.Second,
+		MaxPayload:     1e6,
+		AllowedOrigins: []string{"*"},
+	}
+}
+
+func newHandler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	rt := realtime.NewServer(options())
+	for _, name := range []string{"/", "/custom"} {
+		rt.Of(name).OnConnection(func(s *realtime.Socket) {
+			s.Emit("auth", s.Auth())
+			s.On("message", func(args []any, _ realtime.Ack) {
+				s.Emit("message-back", args...)
+			})
+			s.On("message-with-ack", func(args []any, ack realtime.Ack) {
+				if ack != nil {
+					ack(args...)
+				}
+			})
+		})
+	}
+	r := gin.New()
+	r.Use(gin.Recovery())
+	rt.Mount(r)
+	return r
+}

@@ -1,0 +1,212 @@
+package realtime
+
+import (
+	"errors"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+)
+
+// Defaults used when an Options field is left zero. They match Socket.IO's.
+const (
+	DefaultPath           = "/socket.io"
+	DefaultPingInterval   = 25 * time.Second
+	DefaultPingTimeout    = 20 * time.Second
+	DefaultConnectTimeout = 45 * time.Second
+	DefaultMaxPayload     = 1 << 20 // 1 MiB per HTTP request or WebSocket message
+)
+
+// ErrShuttingDown is the reason given to handshakes refused while draining.
+var ErrShuttingDown = errors.New("server is shutting down")
+
+// Options configures a Server.
+type Options struct {
+	// Path is where the server is mounted; default "/socket.io".
+	Path string
+	// PingInterval and PingTimeout drive Engine.IO's heartbeat.
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	// ConnectTimeout is how long a client may take to join a namespace after
+	// the Engine.IO handshake before it is disconnected.
+	ConnectTimeout time.Duration
+	// MaxPayload bounds one WebSocket message or one polling request body, in
+	// bytes. Larger ones close the connection (WebSocket) or get HTTP 413.
+	MaxPayload int64
+	// AllowedOrigins lists the browser origins (scheme://host[:port]) allowed
+	// to connect besides the server's own. Empty means same origin only;
+	// "*" allows any origin.
+	AllowedOrigins []string
+	// ClientFiles, when set, is served at Path/<name> for GET requests whose
+	// name is a regular file in it (socket.io.js, socket.io.min.js, ...).
+	ClientFiles fs.FS
+}
+
+func (o *Options) setDefaults() {
+	if o.Path == "" {
+		o.Path = DefaultPath
+	}
+	o.Path = "/" + strings.Trim(o.Path, "/")
+	if o.PingInterval <= 0 {
+		o.PingInterval = DefaultPingInterval
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = DefaultPingTimeout
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.MaxPayload <= 0 {
+		o.MaxPayload = DefaultMaxPayload
+	}
+}
+
+func (o *Options) anyOrigin() bool {
+	for _, a := range o.AllowedOrigins {
+		if a == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// Server is a Socket.IO server speaking Engine.IO v4 and v3 (socket.io-client
+// 2.x to 4.x) over WebSocket and HTTP long-polling (XHR and JSONP).
+type Server struct {
+	opts     Options
+	io       *socket.Server
+	engine   http.Handler
+	draining atomic.Bool
+}
+
+// NewServer builds a server; mount it with Mount or serve Handler.
+func NewServer(opts Options) *Server {
+	opts.setDefaults()
+	s := &Server{opts: opts}
+
+	so := socket.DefaultServerOptions()
+	so.SetPath(opts.Path)
+	so.SetAllowEIO3(true)
+	so.SetPingInterval(opts.PingInterval)
+	so.SetPingTimeout(opts.PingTimeout)
+	so.SetConnectTimeout(opts.ConnectTimeout)
+	so.SetMaxHttpBufferSize(opts.MaxPayload)
+	so.SetServeClient(false)
+	switch {
+	case opts.anyOrigin():
+		so.SetCors(&types.Cors{Origin: "*"})
+	case len(opts.AllowedOrigins) > 0:
+		so.SetCors(&types.Cors{Origin: append([]string(nil), opts.AllowedOrigins...), Credentials: true})
+	}
+	so.SetAllowRequest(s.allowRequest)
+
+	s.io = socket.NewServer(nil, so)
+	s.engine = s.io.ServeHandler(nil)
+	return s
+}
+
+// allowRequest runs for every new Engine.IO session (not for requests of an
+// existing one). A refusal answers HTTP 403 with {"code":4,"message":...}.
+func (s *Server) allowRequest(ctx *types.HttpContext) error {
+	if s.draining.Load() {
+		return ErrShuttingDown
+	}
+	origin := ctx.Headers().Peek("Origin")
+	if origin == "" || s.opts.anyOrigin() || sameOrigin(origin, ctx.Request()) {
+		return nil
+	}
+	for _, a := range s.opts.AllowedOrigins {
+		if strings.EqualFold(strings.TrimRight(a, "/"), origin) {
+			return nil
+		}
+	}
+	return errors.New("origin not allowed: " + origin)
+}
+
+// sameOrigin reports whether the Origin header names the host the request
+// was sent to (as seen by this process or a proxy's X-Forwarded-Host).
+func sameOrigin(origin string, r *http.Request) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	fwd := r.Header.Get("X-Forwarded-Host")
+	return fwd != "" && strings.EqualFold(u.Host, strings.TrimSpace(strings.Split(fwd, ",")[0]))
+}
+
+// Path is the mount path, without a trailing slash.
+func (s *Server) Path() string { return s.opts.Path }
+
+// Handler serves every request under Path: the client bundles from
+// ClientFiles and everything else through Engine.IO.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.serveClientFile(w, r) {
+			return
+		}
+		s.engine.ServeHTTP(w, r)
+	})
+}
+
+// Mount registers the server on a Gin engine at Path, with and without the
+// trailing slash, for the methods Engine.IO uses.
+func (s *Server) Mount(r gin.IRoutes) {
+	h := gin.WrapH(s.Handler())
+	for _, p := range []string{s.opts.Path, s.opts.Path + "/*any"} {
+		r.GET(p, h)
+		r.POST(p, h)
+		r.OPTIONS(p, h)
+	}
+}
+
+func (s *Server) serveClientFile(w http.ResponseWriter, r *http.Request) bool {
+	if s.opts.ClientFiles == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	name, ok := strings.CutPrefix(r.URL.Path, s.opts.Path+"/")
+	if !ok || name == "" || strings.Contains(name, "/") || !fs.ValidPath(name) {
+		return false
+	}
+	st, err := fs.Stat(s.opts.ClientFiles, name)
+	if err != nil || st.IsDir() {
+		return false
+	}
+	if path.Ext(name) == ".js" {
+		w.Header().Set("Content-Type", "application/javascript; charset=utf-8")
+	}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	http.ServeFileFS(w, r, s.opts.ClientFiles, name)
+	return true
+}
+
+// Of returns the namespace with the given name ("/" is the main one),
+// creating it on first use. Clients may only join namespaces created here.
+func (s *Server) Of(name string) *Namespace {
+	return &Namespace{nsp: s.io.Of(name, nil)}
+}
+
+// Drain refuses new sessions from now on; existing ones go on.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+// Close closes every client connection at the transport level, the way a
+// process exit would look to clients: socket.io.js sees "transport close"
+// and reconnects (elsewhere, or here after a restart). It also drains.
+func (s *Server) Close() {
+	s.Drain()
+	done := make(chan struct{})
+	s.io.Close(func(error) { close(done) })
+	<-done
+}

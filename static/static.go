@@ -1,0 +1,25 @@
+// Package static embeds the files served under /static/ and the Socket.IO
+// client bundles served under /socket.io/.
+package static
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed css js vendor
+var files embed.FS
+
+// Files holds css/, js/ and vendor/ as served under /static/.
+var Files fs.FS = files
+
+// SocketIOClient holds the socket.io.js bundles (see vendor/socketio/README.md).
+var SocketIOClient fs.FS = mustSub("vendor/socketio")
+
+func mustSub(dir string) fs.FS {
+	sub, err := fs.Sub(files, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
