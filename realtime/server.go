@@ -7,10 +7,12 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
@@ -23,6 +25,12 @@ const (
 	DefaultConnectTimeout = 45 * time.Second
 	DefaultMaxPayload     = 1 << 20 // 1 MiB per HTTP request or WebSocket message
 )
+
+// closeGrace bounds how long Close waits for Engine.IO sessions to close in
+// an orderly way. WebSocket sessions close at once; a polling client gets its
+// close packet on its pending poll request, or on the next one, which it
+// sends right after receiving the previous response.
+const closeGrace = 5 * time.Second
 
 // ErrShuttingDown is the reason given to handshakes refused while draining.
 var ErrShuttingDown = errors.New("server is shutting down")
@@ -84,6 +92,7 @@ type Server struct {
 	io       *socket.Server
 	engine   http.Handler
 	draining atomic.Bool
+	closing  atomic.Bool
 }
 
 // NewServer builds a server; mount it with Mount or serve Handler.
@@ -192,7 +201,7 @@ func (s *Server) serveClientFile(w http.ResponseWriter, r *http.Request) bool {
 // Of returns the namespace with the given name ("/" is the main one),
 // creating it on first use. Clients may only join namespaces created here.
 func (s *Server) Of(name string) *Namespace {
-	return &Namespace{nsp: s.io.Of(name, nil)}
+	return &Namespace{nsp: s.io.Of(name, nil), srv: s}
 }
 
 // Drain refuses new sessions from now on; existing ones go on.
@@ -204,9 +213,54 @@ func (s *Server) Draining() bool { return s.draining.Load() }
 // Close closes every client connection at the transport level, the way a
 // process exit would look to clients: socket.io.js sees "transport close"
 // and reconnects (elsewhere, or here after a restart). It also drains.
+// Sockets see the disconnect reason "server shutting down".
+//
+// Each Engine.IO session is closed in an orderly way first, so that polling
+// clients get a close packet too: the library's own shutdown drops polling
+// sessions at once, and a client that is between two poll requests then
+// gets "Session ID unknown" on the next one and sees "transport error".
+// Close waits for that at most closeGrace; what is left is dropped.
 func (s *Server) Close() {
 	s.Drain()
+	s.closing.Store(true)
+	s.closeSessions(closeGrace)
 	done := make(chan struct{})
 	s.io.Close(func(error) { close(done) })
 	<-done
+}
+
+// closeSessions closes every open Engine.IO session gracefully (buffered
+// packets are flushed, then the transport is closed with a close packet) and
+// waits until they are closed or grace has passed.
+func (s *Server) closeSessions(grace time.Duration) {
+	var sessions []engine.Socket
+	s.io.Engine().Clients().Range(func(_ string, c engine.Socket) bool {
+		sessions = append(sessions, c)
+		return true
+	})
+	var wg sync.WaitGroup
+	for _, c := range sessions {
+		if st := c.ReadyState(); st != "open" && st != "closing" {
+			continue
+		}
+		var once sync.Once
+		closed := func(...any) { once.Do(wg.Done) }
+		wg.Add(1)
+		_ = c.Once("close", closed)
+		if c.ReadyState() == "closed" { // closed before the listener was in place
+			closed()
+		}
+		c.Close(false)
+	}
+	finished := make(chan struct{})
+	go func() {
+		wg.Wait() // sessions still open after grace are closed by s.io.Close
+		close(finished)
+	}()
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-finished:
+	case <-timer.C:
+	}
 }

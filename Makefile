@@ -1,0 +1,37 @@
+# Everything a developer or CI runs. `make run` serves on :8080; `make test`
+# runs the whole suite (Go with -race, real Socket.IO clients, Chromium).
+BIN     := bin/chatserver
+GOFLAGS := -trimpath
+export CGO_ENABLED := 0
+
+.PHONY: run build assets test test-go test-node vet clean
+
+run: build
+	./$(BIN)
+
+build: assets
+	go build $(GOFLAGS) -o $(BIN) .
+
+# Client bundles come from the npm registry (package-lock.json) at build time.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+assets: node_modules/.package-lock.json
+	node scripts/copy-client-bundles.js
+
+vet:
+	go vet ./...
+	@out=$$(gofmt -l $$(go list -f '{{.Dir}}' ./...)); test -z "$$out" || { echo "gofmt needed: $$out"; exit 1; }
+
+test: build vet test-go test-node
+
+# -race needs cgo; the shipped binary does not.
+test-go:
+	CGO_ENABLED=1 go test -race -count=1 -timeout 10m ./...
+
+# Real socket.io-client generations and Chromium against the built binary.
+test-node: build
+	CHAT_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 test/chat/ test/browser/
+
+clean:
+	rm -rf bin static/vendor/socketio/*.js static/vendor/socketio/*.map

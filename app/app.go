@@ -1,0 +1,204 @@
+// Package app builds the whole server from a Config (storage, the chat
+// domain, the Socket.IO server, the Gin routes) and runs it with graceful
+// shutdown. Tests build it the same way, on a random port.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socketio-go/chatserver/chat"
+	"github.com/socketio-go/chatserver/config"
+	"github.com/socketio-go/chatserver/handlers"
+	"github.com/socketio-go/chatserver/realtime"
+	"github.com/socketio-go/chatserver/static"
+	"github.com/socketio-go/chatserver/store"
+	"github.com/socketio-go/chatserver/templates"
+)
+
+// App is one server process's worth of state.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	rt       *realtime.Server
+	history  chat.History
+	handler  http.Handler
+	ready    atomic.Bool
+	shutdown atomic.Bool
+}
+
+// New opens the storage under cfg.DataDir and wires everything together.
+func New(cfg config.Config, log *slog.Logger) (*App, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	history, err := store.OpenBoltHistory(filepath.Join(cfg.DataDir, "history.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open history: %w", err)
+	}
+	svc := chat.NewService(store.NewMemoryNames(), store.NewMemoryPresence(), history)
+
+	rt := realtime.NewServer(realtime.Options{
+		PingInterval:   cfg.PingInterval,
+		PingTimeout:    cfg.PingTimeout,
+		ConnectTimeout: cfg.ConnectTimeout,
+		MaxPayload:     cfg.MaxPayload,
+		AllowedOrigins: cfg.AllowedOrigins,
+		ClientFiles:    static.SocketIOClient,
+	})
+	handlers.ChatEvents{Chat: svc, Log: log}.Attach(rt.Of(handlers.ChatNamespace))
+
+	a := &App{cfg: cfg, log: log, rt: rt, history: history}
+	r, err := a.routes(svc)
+	if err != nil {
+		_ = history.Close()
+		return nil, err
+	}
+	a.handler = r
+	a.ready.Store(true)
+	return a, nil
+}
+
+// routes is the one place that maps URLs to handlers.
+func (a *App) routes(svc *chat.Service) (*gin.Engine, error) {
+	tmpl, err := templates.Parse()
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	r := gin.New()
+	r.Use(gin.Recovery(), a.accessLog)
+	r.SetHTMLTemplate(tmpl)
+
+	a.rt.Mount(r)
+	r.StaticFS("/static", http.FS(static.Files))
+	r.GET("/healthz", handlers.Healthz)
+	r.GET("/readyz", handlers.Readyz(a.Ready))
+
+	pages := handlers.Pages{Chat: svc}
+	r.GET("/", pages.Index)
+	r.GET("/rooms/:room", pages.Room)
+	r.GET("/legacy/rooms/:room", pages.LegacyRoom)
+
+	api := handlers.API{Chat: svc}
+	r.GET("/api/rooms", api.Rooms)
+	r.GET("/api/rooms/:room/messages", api.Messages)
+	return r, nil
+}
+
+// accessLog logs page and API requests; Socket.IO's polling requests are
+// too frequent to log one by one.
+func (a *App) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	if p := c.Request.URL.Path; len(p) >= 10 && p[:10] == "/socket.io" && c.Writer.Status() < 500 {
+		return
+	}
+	a.log.Info("http", "method", c.Request.Method, "path", c.Request.URL.Path,
+		"status", c.Writer.Status(), "duration", time.Since(start).Round(time.Microsecond))
+}
+
+// Handler serves everything: pages, static files, API and Socket.IO.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Ready reports whether new connections are accepted.
+func (a *App) Ready() bool { return a.ready.Load() }
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully
+// within cfg.ShutdownTimeout. It returns nil after a clean shutdown.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		a.closeStorage()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	return a.Shutdown(srv)
+}
+
+// Shutdown marks the node not ready, refuses new sessions, closes every
+// client connection at the transport level (socket.io.js then reconnects, to
+// another node or to this one once restarted), then stops listening and waits
+// for requests in flight, all within cfg.ShutdownTimeout.
+func (a *App) Shutdown(srv *http.Server) error {
+	if !a.shutdown.CompareAndSwap(false, true) {
+		return nil
+	}
+	start := time.Now()
+	a.ready.Store(false)
+	a.rt.Drain()
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+
+	// Clients first, while the listener still answers: a polling client
+	// learns of the close from its next request.
+	srv.SetKeepAlivesEnabled(false)
+	if err := a.rt.Close(ctx); err != nil {
+		a.log.Warn("shutdown: closing client connections", "err", err)
+	}
+	err := srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		a.log.Warn("shutdown: timed out, cutting remaining connections", "timeout", a.cfg.ShutdownTimeout)
+		err = srv.Close()
+	}
+	a.closeStorage()
+	a.log.Info("shutdown complete", "took", time.Since(start).Round(time.Millisecond))
+	return err
+}
+
+func (a *App) closeStorage() {
+	if err := a.history.Close(); err != nil {
+		a.log.Error("closing history", "err", err)
+	}
+}
+
+// Run is the whole program after flag parsing: build, listen, serve until
+// ctx ends. It returns the process exit code.
+func Run(ctx context.Context, cfg config.Config, stdout io.Writer) int {
+	gin.SetMode(gin.ReleaseMode)
+	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg.Print(stdout)
+	a, err := New(cfg, log)
+	if err != nil {
+		log.Error("start-up failed", "err", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		log.Error("listen failed", "addr", cfg.Addr, "err", err)
+		a.closeStorage()
+		return 1
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()))
+	if err := a.Serve(ctx, ln); err != nil {
+		log.Error("server stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func displayAddr(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		return fmt.Sprintf("localhost:%d", tcp.Port)
+	}
+	return addr.String()
+}

@@ -1,0 +1,42 @@
+package chat
+
+import "context"
+
+// Names reserves user names. A shared implementation makes names unique
+// across server instances, not just within one process.
+type Names interface {
+	// Claim reserves name for ownerID. Names compare case-insensitively.
+	// Claiming a name the owner already holds succeeds; a name held by
+	// another owner yields ErrNameTaken.
+	Claim(ctx context.Context, name, ownerID string) error
+	// Release frees name if ownerID holds it and does nothing otherwise, so a
+	// late release from a stale connection cannot free someone else's name.
+	Release(ctx context.Context, name, ownerID string) error
+}
+
+// Presence tracks which users are in which rooms.
+type Presence interface {
+	// Join adds u to room; joining again is not an error.
+	Join(ctx context.Context, room string, u User) error
+	// Leave removes the user from room; leaving a room one is not in is not
+	// an error.
+	Leave(ctx context.Context, room, userID string) error
+	// Members lists the users in room sorted by name (then ID); an unknown
+	// room has no members.
+	Members(ctx context.Context, room string) ([]User, error)
+	// Rooms lists rooms that have at least one member, sorted by name.
+	Rooms(ctx context.Context) ([]RoomInfo, error)
+}
+
+// History stores messages per room, keeping at most HistoryRetention of them.
+type History interface {
+	// Append stores m, assigning it an ID greater than every ID assigned
+	// before (in any room), and returns the stored message.
+	Append(ctx context.Context, m Message) (Message, error)
+	// Recent returns up to limit of the newest messages of room, oldest first.
+	Recent(ctx context.Context, room string, limit int) ([]Message, error)
+	// Before returns up to limit messages of room with ID < beforeID, the
+	// newest such ones, oldest first.
+	Before(ctx context.Context, room string, beforeID int64, limit int) ([]Message, error)
+	Close() error
+}

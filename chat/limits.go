@@ -1,0 +1,48 @@
+package chat
+
+// Limits of the chat product. They are constants rather than configuration
+// because clients and documentation rely on them; change them here only.
+const (
+	// MaxNameLen bounds user names so they fit in member lists and message
+	// headers without truncation.
+	MaxNameLen = 24
+
+	// MaxRoomLen bounds room names; they appear in URLs and storage keys.
+	MaxRoomLen = 32
+
+	// MaxTextLen is the longest message in runes (not bytes), so that
+	// non-Latin scripts get the same allowance as ASCII.
+	MaxTextLen = 2000
+
+	// MaxClientIDLen bounds the client-chosen correlation ID echoed back in
+	// the stored message; it is only for matching optimistic UI entries.
+	MaxClientIDLen = 64
+
+	// HistoryOnJoin is how many recent messages a join returns, enough to
+	// fill a screen without making the join ack large.
+	HistoryOnJoin = 100
+
+	// HistoryRetention is how many messages each room keeps; older ones are
+	// pruned on append so storage stays bounded per room.
+	HistoryRetention = 1000
+
+	// MaxPageSize caps one page of the history API.
+	MaxPageSize = 100
+
+	// MaxRoomsPerUser caps the rooms one connection may be in, which bounds
+	// the fan-out and the cleanup work on disconnect.
+	MaxRoomsPerUser = 20
+
+	// MessageRate is the sustained messages per second per user and
+	// MessageBurst the number that may be sent back to back, so a quick
+	// paste of a few lines works while flooding does not.
+	MessageRate  = 5
+	MessageBurst = 10
+
+	// CursorRate is the sustained mouse-move events per second per user.
+	// CursorBurst is kept small so that even right after an idle period a
+	// client cannot exceed the rate by much; cursors are ephemeral and
+	// dropped, never queued, so a small burst costs nothing visible.
+	CursorRate  = 30
+	CursorBurst = 5
+)

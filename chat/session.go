@@ -1,0 +1,325 @@
+package chat
+
+import (
+	"context"
+	"slices"
+	"sync"
+)
+
+// Session is the state of one connection: its registered user, the rooms it
+// is in and its rate limiters. The transport calls it from several
+// goroutines, so it is safe for concurrent use.
+type Session struct {
+	svc *Service
+	id  string
+
+	// opMu serialises the actions that touch backends, so that for example a
+	// Join racing with Close cannot leave the user in a room after the
+	// connection is gone, and one client's messages are stored in the order
+	// they were handled.
+	opMu sync.Mutex
+
+	// mu guards the fields below and is held only briefly, never across
+	// backend I/O, so that Cursor (the hottest event) never waits behind a
+	// slow disk write in Post.
+	mu         sync.Mutex
+	user       User
+	registered bool
+	closed     bool
+	rooms      map[string]struct{}
+	messages   bucket
+	cursors    bucket
+}
+
+// NewSession starts the state of connection id. The id becomes the user's ID
+// and the owner of the claimed name.
+func (s *Service) NewSession(id string) *Session {
+	return &Session{
+		svc:      s,
+		id:       id,
+		rooms:    make(map[string]struct{}),
+		messages: newBucket(MessageRate, MessageBurst),
+		cursors:  newBucket(CursorRate, CursorBurst),
+	}
+}
+
+// ID returns the connection ID the session was created with.
+func (ss *Session) ID() string { return ss.id }
+
+// User returns the registered user; false until Register succeeds and after
+// Close.
+func (ss *Session) User() (User, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.user, ss.registered
+}
+
+// Rooms returns the rooms the session is in, sorted.
+func (ss *Session) Rooms() []string {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.roomListLocked()
+}
+
+func (ss *Session) roomListLocked() []string {
+	rooms := make([]string, 0, len(ss.rooms))
+	for r := range ss.rooms {
+		rooms = append(rooms, r)
+	}
+	slices.Sort(rooms)
+	return rooms
+}
+
+// current returns the registered user, or the error every action other than
+// Register reports before registration.
+func (ss *Session) current() (User, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	switch {
+	case ss.closed:
+		return User{}, ErrClosed
+	case !ss.registered:
+		return User{}, ErrNotRegistered
+	}
+	return ss.user, nil
+}
+
+func (ss *Session) inRoom(room string) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	_, ok := ss.rooms[room]
+	return ok
+}
+
+// Register claims name for this connection. Repeating it with the same name
+// succeeds again; a different name yields ErrAlreadyRegistered because other
+// members already know the user by the first one.
+func (ss *Session) Register(ctx context.Context, name string) (User, error) {
+	name, err := ValidateName(name)
+	if err != nil {
+		return User{}, err
+	}
+	ss.opMu.Lock()
+	defer ss.opMu.Unlock()
+
+	ss.mu.Lock()
+	closed, registered, u := ss.closed, ss.registered, ss.user
+	ss.mu.Unlock()
+	switch {
+	case closed:
+		return User{}, ErrClosed
+	case registered && u.Name == name:
+		return u, nil
+	case registered:
+		return User{}, ErrAlreadyRegistered
+	}
+
+	if err := ss.svc.names.Claim(ctx, name, ss.id); err != nil {
+		return User{}, internal("register", err)
+	}
+	u = User{ID: ss.id, Name: name}
+	ss.mu.Lock()
+	ss.user, ss.registered = u, true
+	ss.mu.Unlock()
+	return u, nil
+}
+
+// Join enters room and returns its recent history and members. Joining a room
+// the session is already in returns the same data with AlreadyMember set.
+func (ss *Session) Join(ctx context.Context, room string) (JoinResult, error) {
+	ss.opMu.Lock()
+	defer ss.opMu.Unlock()
+
+	u, err := ss.current()
+	if err != nil {
+		return JoinResult{}, err
+	}
+	if room, err = ValidateRoom(room); err != nil {
+		return JoinResult{}, err
+	}
+	already := ss.inRoom(room)
+	if !already {
+		ss.mu.Lock()
+		full := len(ss.rooms) >= MaxRoomsPerUser
+		ss.mu.Unlock()
+		if full {
+			return JoinResult{}, ErrTooManyRooms
+		}
+		// Join presence before reading members so the joiner is listed.
+		if err := ss.svc.presence.Join(ctx, room, u); err != nil {
+			return JoinResult{}, internal("join", err)
+		}
+	}
+
+	res, err := ss.snapshot(ctx, room)
+	if err != nil {
+		if !already {
+			// Undo, so a failed join does not leave an invisible member
+			// that the client believes is not in the room.
+			_ = ss.svc.presence.Leave(context.WithoutCancel(ctx), room, u.ID)
+		}
+		return JoinResult{}, err
+	}
+	res.AlreadyMember = already
+	if !already {
+		ss.mu.Lock()
+		ss.rooms[room] = struct{}{}
+		ss.mu.Unlock()
+	}
+	return res, nil
+}
+
+func (ss *Session) snapshot(ctx context.Context, room string) (JoinResult, error) {
+	history, err := ss.svc.history.Recent(ctx, room, HistoryOnJoin)
+	if err != nil {
+		return JoinResult{}, internal("join history", err)
+	}
+	members, err := ss.svc.presence.Members(ctx, room)
+	if err != nil {
+		return JoinResult{}, internal("join members", err)
+	}
+	if history == nil {
+		history = []Message{}
+	}
+	if members == nil {
+		members = []User{}
+	}
+	return JoinResult{Room: room, History: history, Members: members}, nil
+}
+
+// Leave exits room and returns the user, for the wiring to announce.
+func (ss *Session) Leave(ctx context.Context, room string) (User, error) {
+	ss.opMu.Lock()
+	defer ss.opMu.Unlock()
+
+	u, err := ss.current()
+	if err != nil {
+		return User{}, err
+	}
+	if room, err = ValidateRoom(room); err != nil {
+		return User{}, err
+	}
+	if !ss.inRoom(room) {
+		return User{}, ErrNotInRoom
+	}
+	if err := ss.svc.presence.Leave(ctx, room, u.ID); err != nil {
+		// Stay a member so the session keeps agreeing with presence; the
+		// client may retry.
+		return User{}, internal("leave", err)
+	}
+	ss.mu.Lock()
+	delete(ss.rooms, room)
+	ss.mu.Unlock()
+	return u, nil
+}
+
+// Post stores a message in room and returns it with its ID and timestamp.
+// Requests that are invalid do not use up the rate limit; only messages that
+// would be stored count.
+func (ss *Session) Post(ctx context.Context, room, text, clientID string) (Message, error) {
+	ss.opMu.Lock()
+	defer ss.opMu.Unlock()
+
+	u, err := ss.current()
+	if err != nil {
+		return Message{}, err
+	}
+	if room, err = ValidateRoom(room); err != nil {
+		return Message{}, err
+	}
+	if !validClientID(clientID) {
+		return Message{}, ErrBadRequest
+	}
+	if text, err = ValidateText(text); err != nil {
+		return Message{}, err
+	}
+	now := ss.svc.now()
+	ss.mu.Lock()
+	_, member := ss.rooms[room]
+	allowed := member && ss.messages.allow(now)
+	ss.mu.Unlock()
+	if !member {
+		return Message{}, ErrNotInRoom
+	}
+	if !allowed {
+		return Message{}, ErrRateLimited
+	}
+
+	m, err := ss.svc.history.Append(ctx, Message{
+		Room:     room,
+		From:     u,
+		Text:     text,
+		TS:       now.UnixMilli(),
+		ClientID: clientID,
+	})
+	if err != nil {
+		return Message{}, internal("post", err)
+	}
+	return m, nil
+}
+
+// Cursor validates a mouse position and reports whether to broadcast it. It
+// does no I/O and never blocks on other actions' backend calls. Anything
+// invalid, from an unregistered user, for a room the session is not in, or
+// over CursorRate is dropped (false): cursors are ephemeral, so neither an
+// error nor a queue would help anyone.
+func (ss *Session) Cursor(room string, x, y float64) (Cursor, bool) {
+	// Written so that NaN fails too: every comparison with NaN is false.
+	if !(x >= 0 && x <= 1 && y >= 0 && y <= 1) {
+		return Cursor{}, false
+	}
+	now := ss.svc.now()
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if !ss.registered || ss.closed {
+		return Cursor{}, false
+	}
+	// Membership implies the room name is valid, so it is not re-validated.
+	if _, ok := ss.rooms[room]; !ok {
+		return Cursor{}, false
+	}
+	if !ss.cursors.allow(now) {
+		return Cursor{}, false
+	}
+	return Cursor{ID: ss.user.ID, Name: ss.user.Name, Room: room, X: x, Y: y}, true
+}
+
+// Close ends the session: it leaves every room, releases the name and
+// returns the user and the rooms left (sorted) so the wiring can announce the
+// departure. Later calls return nothing, so departures are announced once.
+//
+// Cleanup ignores cancellation of ctx because the connection's context is
+// typically cancelled exactly when the connection closes, and skipping the
+// cleanup would leave a ghost member and a name nobody can use. Backend
+// failures are logged and the remaining cleanup still runs.
+func (ss *Session) Close(ctx context.Context) (User, []string) {
+	ss.opMu.Lock()
+	defer ss.opMu.Unlock()
+
+	ss.mu.Lock()
+	if ss.closed {
+		ss.mu.Unlock()
+		return User{}, nil
+	}
+	ss.closed = true
+	u, registered := ss.user, ss.registered
+	rooms := ss.roomListLocked()
+	ss.registered = false
+	ss.user = User{}
+	clear(ss.rooms)
+	ss.mu.Unlock()
+
+	if !registered {
+		return User{}, nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	for _, room := range rooms {
+		if err := ss.svc.presence.Leave(ctx, room, u.ID); err != nil {
+			ss.svc.logger.Error("chat: leaving room on close", "room", room, "user", u.ID, "err", err)
+		}
+	}
+	if err := ss.svc.names.Release(ctx, u.Name, u.ID); err != nil {
+		ss.svc.logger.Error("chat: releasing name on close", "name", u.Name, "user", u.ID, "err", err)
+	}
+	return u, rooms
+}

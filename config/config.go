@@ -1,0 +1,126 @@
+// Package config reads the server's settings from flags, with environment
+// variables as fallbacks and documented defaults.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults, as documented in README.md.
+const (
+	DefaultAddr            = ":8080"
+	DefaultPingInterval    = 25 * time.Second
+	DefaultPingTimeout     = 20 * time.Second
+	DefaultConnectTimeout  = 45 * time.Second
+	DefaultMaxPayload      = 1 << 20 // bytes
+	DefaultDataDir         = "data"
+	DefaultShutdownTimeout = 10 * time.Second
+)
+
+// Config is every setting the server takes.
+type Config struct {
+	Addr            string        // listen address
+	AllowedOrigins  []string      // extra browser origins; empty = same origin only, "*" = any
+	PingInterval    time.Duration // Engine.IO heartbeat interval
+	PingTimeout     time.Duration // Engine.IO heartbeat timeout
+	ConnectTimeout  time.Duration // time to join a namespace after the handshake
+	MaxPayload      int64         // bytes per WebSocket message or polling request
+	DataDir         string        // where history is kept on disk
+	ShutdownTimeout time.Duration // bound on graceful shutdown
+}
+
+// setting is one flag with its environment fallback.
+type setting struct {
+	flag, env, usage string
+}
+
+var settings = []setting{
+	{"addr", "ADDR", "listen address"},
+	{"cors-origins", "CORS_ORIGINS", "comma-separated browser origins allowed besides the server's own (\"*\" for any)"},
+	{"ping-interval", "PING_INTERVAL", "Engine.IO ping interval"},
+	{"ping-timeout", "PING_TIMEOUT", "Engine.IO ping timeout"},
+	{"connect-timeout", "CONNECT_TIMEOUT", "time allowed to join a namespace after connecting"},
+	{"max-payload", "MAX_PAYLOAD", "largest WebSocket message or polling request body, in bytes"},
+	{"data", "DATA_DIR", "directory for data kept on disk (message history)"},
+	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long graceful shutdown may take before connections are cut"},
+}
+
+// Parse reads args (without the program name), falling back to getenv for
+// flags that are not given. Errors name the offending flag or variable.
+func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c := Config{}
+	fs := flag.NewFlagSet("chatserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var origins string
+	fs.StringVar(&c.Addr, "addr", DefaultAddr, usage("addr"))
+	fs.StringVar(&origins, "cors-origins", "", usage("cors-origins"))
+	fs.DurationVar(&c.PingInterval, "ping-interval", DefaultPingInterval, usage("ping-interval"))
+	fs.DurationVar(&c.PingTimeout, "ping-timeout", DefaultPingTimeout, usage("ping-timeout"))
+	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", DefaultConnectTimeout, usage("connect-timeout"))
+	fs.Int64Var(&c.MaxPayload, "max-payload", DefaultMaxPayload, usage("max-payload"))
+	fs.StringVar(&c.DataDir, "data", DefaultDataDir, usage("data"))
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, usage("shutdown-timeout"))
+
+	// Environment first, so that explicit flags override it.
+	for _, s := range settings {
+		if v := getenv(s.env); v != "" {
+			if err := fs.Set(s.flag, v); err != nil {
+				return Config{}, fmt.Errorf("environment %s=%q: %w", s.env, v, err)
+			}
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.AllowedOrigins = append(c.AllowedOrigins, strings.TrimRight(o, "/"))
+		}
+	}
+	return c, c.validate()
+}
+
+func usage(name string) string {
+	for _, s := range settings {
+		if s.flag == name {
+			return s.usage + " (env " + s.env + ")"
+		}
+	}
+	return ""
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("--addr must not be empty"))
+	}
+	if c.PingInterval <= 0 || c.PingTimeout <= 0 || c.ConnectTimeout <= 0 || c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("durations must be positive"))
+	}
+	if c.MaxPayload < 1024 {
+		errs = append(errs, fmt.Errorf("--max-payload %d is below the 1024-byte minimum", c.MaxPayload))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// Print writes the effective settings, one per line, for the start-up log.
+func (c Config) Print(w io.Writer) {
+	origins := "same origin only"
+	if len(c.AllowedOrigins) > 0 {
+		origins = "same origin, " + strings.Join(c.AllowedOrigins, ", ")
+	}
+	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s\n",
+		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout)
+}

@@ -1,0 +1,69 @@
+package config
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.MaxPayload != 1<<20 || c.DataDir != "data" || len(c.AllowedOrigins) != 0 ||
+		c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second || c.ShutdownTimeout != 10*time.Second {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestEnvironmentFallbackAndFlagPrecedence(t *testing.T) {
+	e := env(map[string]string{"ADDR": ":9000", "DATA_DIR": "/tmp/x", "CORS_ORIGINS": "https://a.example, https://b.example/", "PING_INTERVAL": "5s"})
+	c, err := Parse([]string{"--addr", "127.0.0.1:7000"}, e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:7000" {
+		t.Errorf("flag should win over ADDR: %q", c.Addr)
+	}
+	if c.DataDir != "/tmp/x" || c.PingInterval != 5*time.Second {
+		t.Errorf("environment not used: %+v", c)
+	}
+	if got := strings.Join(c.AllowedOrigins, "|"); got != "https://a.example|https://b.example" {
+		t.Errorf("origins: %q", got)
+	}
+}
+
+func TestErrorsNameTheSetting(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{env: map[string]string{"PING_TIMEOUT": "soon"}, want: "PING_TIMEOUT"},
+		{args: []string{"--max-payload", "10"}, want: "max-payload"},
+		{args: []string{"--ping-interval", "-1s"}, want: "positive"},
+		{args: []string{"extra"}, want: "unexpected argument"},
+	} {
+		_, err := Parse(tc.args, env(tc.env), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%v, %v) = %v, want error mentioning %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestPrintShowsEverySetting(t *testing.T) {
+	c, _ := Parse(nil, env(nil), io.Discard)
+	var b strings.Builder
+	c.Print(&b)
+	for _, want := range []string{"addr=:8080", "same origin only", "max-payload=1048576", "data=data", "ping-interval=25s"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("Print output %q lacks %q", b.String(), want)
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/socketio-go/chatserver/chat"
+	"github.com/socketio-go/chatserver/realtime"
+)
+
+// ChatNamespace is where the chat app's events live.
+const ChatNamespace = "/chat"
+
+// eventTimeout bounds the storage work one event may do.
+const eventTimeout = 5 * time.Second
+
+// ChatEvents translates the /chat namespace's Socket.IO events into calls on
+// the chat domain and its results into acks and broadcasts. The event
+// protocol is documented in README.md.
+type ChatEvents struct {
+	Chat *chat.Service
+	Log  *slog.Logger
+}
+
+// okReply and errReply are the two shapes of every ack.
+type errReply struct {
+	OK    bool        `json:"ok"`
+	Error *chat.Error `json:"error"`
+}
+
+type registerReply struct {
+	OK   bool   `json:"ok"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type joinReply struct {
+	OK bool `json:"ok"`
+	chat.JoinResult
+}
+
+type messageReply struct {
+	OK      bool         `json:"ok"`
+	Message chat.Message `json:"message"`
+}
+
+type okReply struct {
+	OK bool `json:"ok"`
+}
+
+type rttReply struct {
+	OK bool  `json:"ok"`
+	TS int64 `json:"ts"`
+}
+
+// roomEvent is the payload of joined and left.
+type roomEvent struct {
+	Room string    `json:"room"`
+	User chat.User `json:"user"`
+}
+
+// Attach registers the handlers on nsp.
+func (h ChatEvents) Attach(nsp *realtime.Namespace) {
+	nsp.OnConnection(h.connect)
+}
+
+func (h ChatEvents) connect(s *realtime.Socket) {
+	sess := h.Chat.NewSession(s.ID())
+
+	s.On("register", h.acked(s, func(ctx context.Context, p payload) any {
+		u, err := sess.Register(ctx, p.str("name"))
+		if err != nil {
+			return err
+		}
+		return registerReply{OK: true, ID: u.ID, Name: u.Name}
+	}))
+
+	s.On("join", h.acked(s, func(ctx context.Context, p payload) any {
+		res, err := sess.Join(ctx, p.str("room"))
+		if err != nil {
+			return err
+		}
+		if !res.AlreadyMember {
+			s.Join(res.Room)
+			u, _ := sess.User()
+			s.To(res.Room).Emit("joined", roomEvent{Room: res.Room, User: u})
+		}
+		return joinReply{OK: true, JoinResult: res}
+	}))
+
+	s.On("leave", h.acked(s, func(ctx context.Context, p payload) any {
+		u, err := sess.Leave(ctx, p.str("room"))
+		if err != nil {
+			return err
+		}
+		room, _ := chat.ValidateRoom(p.str("room")) // valid: Leave accepted it
+		s.Leave(room)
+		s.To(room).Emit("left", roomEvent{Room: room, User: u})
+		return okReply{OK: true}
+	}))
+
+	s.On("message", h.acked(s, func(ctx context.Context, p payload) any {
+		m, err := sess.Post(ctx, p.str("room"), p.str("text"), p.str("clientId"))
+		if err != nil {
+			return err
+		}
+		s.To(m.Room).Emit("message", m)
+		return messageReply{OK: true, Message: m}
+	}))
+
+	s.On("mousemove", func(args []any, _ realtime.Ack) {
+		p := firstPayload(args)
+		x, okx := p.num("x")
+		y, oky := p.num("y")
+		if !okx || !oky {
+			return
+		}
+		if c, ok := sess.Cursor(p.str("room"), x, y); ok {
+			s.To(c.Room).Volatile().Emit("mousemove", c)
+		}
+	})
+
+	s.On("rtt", func(_ []any, ack realtime.Ack) {
+		if ack != nil {
+			ack(rttReply{OK: true, TS: time.Now().UnixMilli()})
+		}
+	})
+
+	s.OnUnknown(func(event string, _ []any, ack realtime.Ack) {
+		if ack != nil {
+			ack(errReply{Error: &chat.Error{Code: chat.ErrUnknownEvent.Code, Message: "unknown event " + quote(event)}})
+		}
+	})
+
+	s.OnDisconnect(func(reason string) {
+		ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
+		defer cancel()
+		u, rooms := sess.Close(ctx)
+		for _, room := range rooms {
+			// The socket has left its rooms already: nobody gets their own left.
+			s.To(room).Emit("left", roomEvent{Room: room, User: u})
+		}
+		h.Log.Debug("chat disconnect", "sid", s.ID(), "user", u.Name, "reason", reason)
+	})
+}
+
+// acked adapts a domain call to an event handler: it decodes the payload,
+// bounds the call in time and answers the ack with the reply, or with
+// {ok:false,error:{code,message}} when the call returns an error.
+func (h ChatEvents) acked(s *realtime.Socket, fn func(context.Context, payload) any) realtime.Handler {
+	return func(args []any, ack realtime.Ack) {
+		ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
+		defer cancel()
+		var reply any
+		if p, ok := payloadOf(args); ok {
+			reply = fn(ctx, p)
+		} else {
+			reply = error(&chat.Error{Code: chat.ErrBadRequest.Code, Message: "the event's first argument must be an object"})
+		}
+		if err, isErr := reply.(error); isErr {
+			var ce *chat.Error
+			if !errors.As(err, &ce) {
+				h.Log.Error("chat event failed", "sid", s.ID(), "err", err)
+				ce = chat.ErrInternal
+			}
+			reply = errReply{Error: ce}
+		}
+		if ack != nil {
+			ack(reply)
+		}
+	}
+}
+
+// payload is an event's first argument, a JSON object.
+type payload map[string]any
+
+func payloadOf(args []any) (payload, bool) {
+	if len(args) == 0 {
+		return nil, false
+	}
+	m, ok := args[0].(map[string]any)
+	return m, ok
+}
+
+func firstPayload(args []any) payload {
+	p, _ := payloadOf(args)
+	return p
+}
+
+// str returns the string field k, or "" (which every validator refuses).
+func (p payload) str(k string) string {
+	s, _ := p[k].(string)
+	return s
+}
+
+func (p payload) num(k string) (float64, bool) {
+	f, ok := p[k].(float64)
+	return f, ok && !math.IsNaN(f)
+}
+
+func quote(s string) string {
+	const max = 64
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return "\"" + s + "\""
+}

@@ -1,0 +1,62 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socketio-go/chatserver/chat"
+)
+
+// Client bundles the pages load (served by the realtime package).
+const (
+	ModernClientScript = "/socket.io/socket.io.min.js"
+	LegacyClientScript = "/socket.io/socket.io.v2.js"
+)
+
+// Pages renders the HTML pages from templates/.
+type Pages struct {
+	Chat *chat.Service
+}
+
+// pageData is what every template receives.
+type pageData struct {
+	Title        string
+	Room         string
+	Legacy       bool
+	ClientScript string
+	Rooms        []chat.RoomInfo
+	Error        string
+}
+
+// Index renders the start page: pick a name and a room.
+func (p Pages) Index(c *gin.Context) {
+	p.index(c, http.StatusOK, c.Query("room"), "")
+}
+
+func (p Pages) index(c *gin.Context, status int, room, errMsg string) {
+	rooms, err := p.Chat.Rooms(c.Request.Context())
+	if err != nil {
+		rooms = nil
+	}
+	c.HTML(status, "index.html", pageData{Title: "Rooms", Room: room, Rooms: rooms, Error: errMsg})
+}
+
+// Room renders a room with the 4.x client (polling upgraded to WebSocket).
+func (p Pages) Room(c *gin.Context) { p.room(c, false) }
+
+// LegacyRoom renders a room with the 2.x client over long-polling only.
+func (p Pages) LegacyRoom(c *gin.Context) { p.room(c, true) }
+
+func (p Pages) room(c *gin.Context, legacy bool) {
+	room, err := chat.ValidateRoom(c.Param("room"))
+	if err != nil {
+		p.index(c, http.StatusBadRequest, "", err.Error())
+		return
+	}
+	script := ModernClientScript
+	if legacy {
+		script = LegacyClientScript
+	}
+	c.HTML(http.StatusOK, "room.html", pageData{Title: room, Room: room, Legacy: legacy, ClientScript: script})
+}

@@ -1,0 +1,14 @@
+package store
+
+// OpenBoltHistoryNoSync skips fsync and the batching delay so the suites,
+// which append thousands of messages one at a time, stay fast. The data
+// written and every code path in BoltHistory are the production ones.
+func OpenBoltHistoryNoSync(path string) (*BoltHistory, error) {
+	h, err := OpenBoltHistory(path)
+	if err != nil {
+		return nil, err
+	}
+	h.db.NoSync = true
+	h.db.MaxBatchDelay = 0
+	return h, nil
+}
