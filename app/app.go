@@ -152,9 +152,7 @@ func (a *App) Shutdown(srv *http.Server) error {
 	// Clients first, while the listener still answers: a polling client
 	// learns of the close from its next request.
 	srv.SetKeepAlivesEnabled(false)
-	if err := a.rt.Close(ctx); err != nil {
-		a.log.Warn("shutdown: closing client connections", "err", err)
-	}
+	a.rt.Close()
 	err := srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		a.log.Warn("shutdown: timed out, cutting remaining connections", "timeout", a.cfg.ShutdownTimeout)
