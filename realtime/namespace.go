@@ -7,6 +7,7 @@ import (
 // Namespace is one Socket.IO namespace ("/", "/chat", ...).
 type Namespace struct {
 	nsp socket.Namespace
+	srv *Server
 }
 
 // ConnectError refuses a namespace connection. The client receives a
@@ -25,7 +26,7 @@ func (n *Namespace) Name() string { return n.nsp.Name() }
 // with a connect_error (use *ConnectError to attach data).
 func (n *Namespace) Use(fn func(*Socket) error) {
 	n.nsp.Use(func(s *socket.Socket, next func(*socket.ExtendedError)) {
-		err := fn(wrap(s))
+		err := fn(n.srv.wrap(s))
 		if err == nil {
 			next(nil)
 			return
@@ -43,7 +44,7 @@ func (n *Namespace) Use(fn func(*Socket) error) {
 func (n *Namespace) OnConnection(fn func(*Socket)) {
 	n.nsp.On("connection", func(args ...any) {
 		if s, ok := args[0].(*socket.Socket); ok {
-			fn(wrap(s))
+			fn(n.srv.wrap(s))
 		}
 	})
 }

@@ -1,7 +1,9 @@
 package realtime
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
 	"github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
@@ -25,12 +28,6 @@ const (
 	DefaultConnectTimeout = 45 * time.Second
 	DefaultMaxPayload     = 1 << 20 // 1 MiB per HTTP request or WebSocket message
 )
-
-// closeGrace bounds how long Close waits for Engine.IO sessions to close in
-// an orderly way. WebSocket sessions close at once; a polling client gets its
-// close packet on its pending poll request, or on the next one, which it
-// sends right after receiving the previous response.
-const closeGrace = 5 * time.Second
 
 // ErrShuttingDown is the reason given to handshakes refused while draining.
 var ErrShuttingDown = errors.New("server is shutting down")
@@ -219,20 +216,23 @@ func (s *Server) Draining() bool { return s.draining.Load() }
 // clients get a close packet too: the library's own shutdown drops polling
 // sessions at once, and a client that is between two poll requests then
 // gets "Session ID unknown" on the next one and sees "transport error".
-// Close waits for that at most closeGrace; what is left is dropped.
-func (s *Server) Close() {
+// Close waits for that until ctx ends (keep serving HTTP meanwhile: a
+// polling client learns of the close from its next request); what is left
+// then is dropped, and the error says how many sessions that was.
+func (s *Server) Close(ctx context.Context) error {
 	s.Drain()
 	s.closing.Store(true)
-	s.closeSessions(closeGrace)
+	err := s.closeSessions(ctx)
 	done := make(chan struct{})
 	s.io.Close(func(error) { close(done) })
 	<-done
+	return err
 }
 
 // closeSessions closes every open Engine.IO session gracefully (buffered
 // packets are flushed, then the transport is closed with a close packet) and
-// waits until they are closed or grace has passed.
-func (s *Server) closeSessions(grace time.Duration) {
+// waits until they are closed or ctx ends.
+func (s *Server) closeSessions(ctx context.Context) error {
 	var sessions []engine.Socket
 	s.io.Engine().Clients().Range(func(_ string, c engine.Socket) bool {
 		sessions = append(sessions, c)
@@ -251,16 +251,39 @@ func (s *Server) closeSessions(grace time.Duration) {
 			closed()
 		}
 		c.Close(false)
+		kickPendingClose(c)
 	}
 	finished := make(chan struct{})
 	go func() {
-		wg.Wait() // sessions still open after grace are closed by s.io.Close
+		wg.Wait() // sessions still open when ctx ends are closed by s.io.Close
 		close(finished)
 	}()
-	timer := time.NewTimer(grace)
-	defer timer.Stop()
 	select {
 	case <-finished:
-	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		// A session that had packets to flush first closed its transport
+		// later, and may have hit the race kickPendingClose is about.
+		for _, c := range sessions {
+			kickPendingClose(c)
+		}
+		return fmt.Errorf("%d sessions did not close in time: %w", s.io.Engine().ClientsCount(), ctx.Err())
 	}
+}
+
+// kickPendingClose works around a race in the library's polling transport
+// (servers/engine/v3 transports/polling.go, DoClose and onPollRequest): when
+// a poll request arrives while DoClose runs, DoClose finds no request to
+// answer and leaves the close packet pending, while the request checked for
+// a pending close just before there was one. The close packet then waits for
+// the next ping, and the client sees nothing for up to PingInterval. A polling
+// transport that is closing yet holds a poll request is in that state: give
+// it the empty send that carries the pending close packet, as the library
+// does itself for a poll request that finds a close pending.
+func kickPendingClose(c engine.Socket) {
+	t := c.Transport()
+	if t == nil || t.Name() != "polling" || t.ReadyState() != "closing" || !t.Writable() {
+		return
+	}
+	t.Send([]*packet.Packet{{Type: packet.NOOP}})
 }

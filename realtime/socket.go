@@ -17,10 +17,11 @@ type Handler func(args []any, ack Ack)
 
 // Socket is one client's connection to one namespace.
 type Socket struct {
-	s *socket.Socket
+	s   *socket.Socket
+	srv *Server
 }
 
-func wrap(s *socket.Socket) *Socket { return &Socket{s: s} }
+func (srv *Server) wrap(s *socket.Socket) *Socket { return &Socket{s: s, srv: srv} }
 
 // ID is the socket's id, unique in the cluster; it is also a room holding
 // just this socket.
@@ -35,13 +36,58 @@ func (s *Socket) Transport() string { return s.s.Conn().Transport().Name() }
 // Protocol is the Engine.IO protocol revision: 3 (socket.io-client 2.x) or 4.
 func (s *Socket) Protocol() int { return s.s.Conn().Protocol() }
 
-// Auth is the payload the client sent when joining the namespace
-// (socket.io-client 3.x and later; empty for 2.x).
+// Auth is the payload the client sent when joining the namespace: the auth
+// option of socket.io-client 3.x and later. socket.io-client 2.x (Protocol 3)
+// has no auth payload and sends its query option instead, so for it Auth
+// holds those query parameters as strings (a []any of strings when repeated):
+// in "/" those of the connection URL less Engine.IO's own (EIO, transport,
+// t, sid, b64, j), in other namespaces those sent when joining it.
 func (s *Socket) Auth() map[string]any {
-	if h := s.s.Handshake(); h != nil && h.Auth != nil {
+	h := s.s.Handshake()
+	if h == nil {
+		return map[string]any{}
+	}
+	if s.Protocol() == 3 {
+		// The library passes a 2.x namespace's query as auth, with every
+		// value a []string, and nothing for "/".
+		if len(h.Auth) == 0 && s.Namespace() == "/" {
+			return legacyQuery(h.Query, true)
+		}
+		return legacyQuery(h.Auth, false)
+	}
+	if h.Auth != nil {
 		return h.Auth
 	}
 	return map[string]any{}
+}
+
+// engineQueryParams are the query parameters Engine.IO itself sends.
+var engineQueryParams = map[string]bool{"EIO": true, "transport": true, "t": true, "sid": true, "b64": true, "j": true}
+
+// legacyQuery turns query parameters as the library keeps them (string or
+// []string values) into the JSON-like values Auth promises.
+func legacyQuery(q map[string]any, dropEngineParams bool) map[string]any {
+	out := make(map[string]any, len(q))
+	for k, v := range q {
+		if dropEngineParams && engineQueryParams[k] {
+			continue
+		}
+		switch t := v.(type) {
+		case []string:
+			if len(t) == 1 {
+				out[k] = t[0]
+				continue
+			}
+			l := make([]any, len(t))
+			for i, e := range t {
+				l[i] = e
+			}
+			out[k] = l
+		default:
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // RemoteAddr is the client's address as seen by this process.
@@ -88,6 +134,11 @@ func (s *Socket) OnUnknown(h func(event string, args []any, ack Ack)) {
 func (s *Socket) OnDisconnect(fn func(reason string)) {
 	_ = s.s.On("disconnect", func(args ...any) {
 		reason, _ := firstString(args)
+		if reason == "forced close" && s.srv != nil && s.srv.closing.Load() {
+			// Server.Close closed the Engine.IO session itself; report it
+			// as the library's own shutdown would.
+			reason = "server shutting down"
+		}
 		fn(reason)
 	})
 }

@@ -1,0 +1,712 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/socketio-go/chatserver/chat"
+)
+
+// Redis backends let several server nodes share one world: names are unique
+// across all nodes, every node sees every room's members, and history and
+// message IDs are global.
+//
+// Key layout, every key starting with the caller's prefix P:
+//
+//	P name:<lower(name)>     string   owner ID; PX NodeTTL when bound to a node
+//	P room:<room>            hash     user ID -> JSON {"id","name","node"}
+//	P rooms                  set      rooms with at least one member
+//	P node:<nodeID>          string   heartbeat; PX NodeTTL, refreshed every NodeTTL/3
+//	P nodes                  set      node IDs that may own names or members
+//	P nodemembers:<nodeID>   set      "<room>\x00<userID>" joined through the node
+//	P nodenames:<nodeID>     set      "<lower(name)>\x00<ownerID>" claimed through the node
+//	P msg:<room>             stream   entry ID "<messageID>-0", field m = JSON record;
+//	                                  MAXLEN chat.HistoryRetention (exact)
+//	P msgseq                 string   INCR counter handing out message IDs
+//
+// Operations that touch several keys run as Lua scripts so each is atomic.
+// With Redis Cluster the prefix must contain a hash tag (for example
+// "{chat}:") so that all keys live in one slot; the scripts touch several keys
+// at once, some of them derived from the prefix inside the script.
+//
+// Liveness: every node writes P node:<nodeID> with a TTL of NodeTTL and
+// refreshes it, and the TTL of every name it holds, every NodeTTL/3
+// (RedisPresence.Run). Run also sweeps: a node listed in P nodes whose
+// heartbeat key has expired is dead, and its members and names are removed,
+// with the callback told about each removed (room, user). Bound: the users of
+// a node that dies disappear from presence within NodeTTL + the sweep
+// interval (default NodeTTL/3, so 20s in all) of its death, as long as at
+// least one node runs Run; its names expire by their own TTL within NodeTTL
+// even if no node is left to sweep.
+//
+// A node that is merely stalled for longer than NodeTTL (a long GC pause, a
+// network partition) is treated as dead: its users may be swept while their
+// connections are still open, and Run logs a warning when it finds its own
+// heartbeat had lapsed. Node IDs must be unique per process lifetime (see
+// NewNodeID): a restarted process reusing its predecessor's ID would keep the
+// predecessor's users alive as ghosts.
+//
+// Redis is the only copy of this state. Without persistence a Redis restart
+// empties presence, names and history; the client reconnects by itself and
+// the next heartbeat re-registers the node, but users are only present again
+// once they rejoin.
+
+// NodeTTL is how long a node's heartbeat, and the names it holds, outlive its
+// last refresh. Run refreshes them every NodeTTL/3, so two refreshes can be
+// missed before a node counts as dead.
+const NodeTTL = 15 * time.Second
+
+// sweepBatch bounds how many entries one sweep script removes, so sweeping a
+// node with many users does not block Redis for long.
+const sweepBatch = 500
+
+// sep separates the parts of a per-node set entry. Room names, user IDs and
+// names never contain it.
+const sep = "\x00"
+
+// RedisOption configures the Redis backends.
+type RedisOption func(*redisConfig)
+
+type redisConfig struct {
+	nodeID     string
+	nodeTTL    time.Duration
+	sweepEvery time.Duration
+	logger     *slog.Logger
+}
+
+func newRedisConfig(opts []RedisOption) redisConfig {
+	c := redisConfig{nodeTTL: NodeTTL, logger: slog.Default()}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.nodeTTL < 3*time.Millisecond {
+		c.nodeTTL = 3 * time.Millisecond
+	}
+	if c.sweepEvery <= 0 {
+		c.sweepEvery = c.nodeTTL / 3
+	}
+	return c
+}
+
+// WithNodeID binds a RedisNames to the node that claims names through it:
+// claims get a TTL of NodeTTL, kept alive by that node's heartbeat
+// (RedisPresence.Run with the same prefix and node ID), and are freed by the
+// sweeper when the node dies. NewRedisPresence takes its node ID as an
+// argument and ignores this option.
+func WithNodeID(nodeID string) RedisOption {
+	return func(c *redisConfig) { c.nodeID = nodeID }
+}
+
+// WithNodeTTL replaces NodeTTL, mainly so tests can let nodes die quickly.
+// Every node and RedisNames sharing a prefix must use the same value.
+func WithNodeTTL(d time.Duration) RedisOption {
+	return func(c *redisConfig) { c.nodeTTL = d }
+}
+
+// WithSweepInterval sets how often Run looks for dead nodes; the default is
+// NodeTTL/3.
+func WithSweepInterval(d time.Duration) RedisOption {
+	return func(c *redisConfig) { c.sweepEvery = d }
+}
+
+// WithLogger sets where Run reports failures it retries; the default is
+// slog.Default().
+func WithLogger(l *slog.Logger) RedisOption {
+	return func(c *redisConfig) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// NewNodeID returns an ID unique to this process: the host name (for humans
+// reading Redis) and a random suffix.
+func NewNodeID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "node"
+	}
+	return host + "-" + strings.ToLower(rand.Text()[:12])
+}
+
+func ttlMillis(d time.Duration) int64 { return max(1, d.Milliseconds()) }
+
+// keys builds key names under one prefix.
+type keys string
+
+func (k keys) name(folded string) string        { return string(k) + "name:" + folded }
+func (k keys) room(room string) string          { return string(k) + "room:" + room }
+func (k keys) rooms() string                    { return string(k) + "rooms" }
+func (k keys) node(nodeID string) string        { return string(k) + "node:" + nodeID }
+func (k keys) nodes() string                    { return string(k) + "nodes" }
+func (k keys) nodeMembers(nodeID string) string { return string(k) + "nodemembers:" + nodeID }
+func (k keys) nodeNames(nodeID string) string   { return string(k) + "nodenames:" + nodeID }
+func (k keys) history(room string) string       { return string(k) + "msg:" + room }
+func (k keys) seq() string                      { return string(k) + "msgseq" }
+
+// ---------------------------------------------------------------- names
+
+// RedisNames is a chat.Names shared by every node using the same Redis and
+// prefix. It is safe for concurrent use.
+type RedisNames struct {
+	rdb  redis.UniversalClient
+	k    keys
+	node string
+	ttl  time.Duration
+}
+
+// NewRedisNames returns names stored under prefix. The client stays owned by
+// the caller. In a multi-node deployment pass WithNodeID with the node's ID
+// (the one given to NewRedisPresence), or a crashed node's names stay taken
+// until released; without it claims have no TTL.
+func NewRedisNames(rdb redis.UniversalClient, prefix string, opts ...RedisOption) *RedisNames {
+	c := newRedisConfig(opts)
+	return &RedisNames{rdb: rdb, k: keys(prefix), node: c.nodeID, ttl: c.nodeTTL}
+}
+
+// claimScript takes KEYS name, [node names set, nodes set, node key] and ARGV
+// owner, TTL ms (0 = none), node names entry, node ID. It returns 1 when the
+// owner holds the name afterwards and 0 when someone else does.
+var claimScript = redis.NewScript(`
+local ttl = tonumber(ARGV[2])
+local ok
+if ttl > 0 then
+  ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ttl)
+else
+  ok = redis.call('SET', KEYS[1], ARGV[1], 'NX')
+end
+if not ok then
+  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+end
+if ttl > 0 then
+  redis.call('SADD', KEYS[2], ARGV[3])
+  redis.call('SADD', KEYS[3], ARGV[4])
+  redis.call('SET', KEYS[4], '1', 'NX', 'PX', ttl)
+end
+return 1
+`)
+
+// releaseScript takes KEYS name, [node names set] and ARGV owner, node names
+// entry: compare-and-delete, so only the owner frees a name.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if KEYS[2] then redis.call('SREM', KEYS[2], ARGV[2]) end
+return 1
+`)
+
+// Claim implements chat.Names.
+func (n *RedisNames) Claim(ctx context.Context, name, ownerID string) error {
+	folded := foldName(name)
+	ks := []string{n.k.name(folded)}
+	ttl := int64(0)
+	if n.node != "" {
+		ks = append(ks, n.k.nodeNames(n.node), n.k.nodes(), n.k.node(n.node))
+		ttl = ttlMillis(n.ttl)
+	}
+	got, err := claimScript.Run(ctx, n.rdb, ks, ownerID, ttl, folded+sep+ownerID, n.node).Int()
+	if err != nil {
+		return fmt.Errorf("store: redis: claiming name %q: %w", name, err)
+	}
+	if got == 0 {
+		return chat.ErrNameTaken
+	}
+	return nil
+}
+
+// Release implements chat.Names.
+func (n *RedisNames) Release(ctx context.Context, name, ownerID string) error {
+	folded := foldName(name)
+	ks := []string{n.k.name(folded)}
+	if n.node != "" {
+		ks = append(ks, n.k.nodeNames(n.node))
+	}
+	if err := releaseScript.Run(ctx, n.rdb, ks, ownerID, folded+sep+ownerID).Err(); err != nil {
+		return fmt.Errorf("store: redis: releasing name %q: %w", name, err)
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- presence
+
+// RedisPresence is a chat.Presence shared by every node using the same Redis
+// and prefix. Members joined through it are owned by its node and removed by
+// the other nodes' sweepers if the node dies. It is safe for concurrent use.
+type RedisPresence struct {
+	rdb  redis.UniversalClient
+	k    keys
+	node string
+	cfg  redisConfig
+	// beaten is set after the first heartbeat, so a missing heartbeat key
+	// afterwards means this node's liveness lapsed.
+	beaten atomic.Bool
+}
+
+// NewRedisPresence returns presence stored under prefix for the node nodeID,
+// which must be unique per process lifetime (see NewNodeID). The client
+// stays owned by the caller. Run must be running for the node to count as
+// alive.
+func NewRedisPresence(rdb redis.UniversalClient, prefix, nodeID string, opts ...RedisOption) *RedisPresence {
+	c := newRedisConfig(opts)
+	c.nodeID = nodeID
+	return &RedisPresence{rdb: rdb, k: keys(prefix), node: nodeID, cfg: c}
+}
+
+// presenceEntry is the stored form of a member.
+type presenceEntry struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Node string `json:"node"`
+}
+
+// joinScript takes KEYS room hash, rooms set, node members set, nodes set,
+// node key and ARGV user ID, entry JSON, room, node ID, TTL ms, prefix. A
+// user moving between nodes is dropped from the old node's set. The node key
+// is created if missing, so members joined before the first heartbeat are not
+// swept as a dead node's.
+var joinScript = redis.NewScript(`
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old then
+  local ok, u = pcall(cjson.decode, old)
+  if ok and type(u) == 'table' and type(u.node) == 'string' and u.node ~= ARGV[4] then
+    redis.call('SREM', ARGV[6] .. 'nodemembers:' .. u.node, ARGV[3] .. '\0' .. ARGV[1])
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[3] .. '\0' .. ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[4])
+redis.call('SET', KEYS[5], '1', 'NX', 'PX', ARGV[5])
+return 1
+`)
+
+// leaveScript takes KEYS room hash, rooms set and ARGV user ID, room, prefix.
+var leaveScript = redis.NewScript(`
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not old then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+local ok, u = pcall(cjson.decode, old)
+if ok and type(u) == 'table' and type(u.node) == 'string' then
+  redis.call('SREM', ARGV[3] .. 'nodemembers:' .. u.node, ARGV[2] .. '\0' .. ARGV[1])
+end
+return 1
+`)
+
+// Join implements chat.Presence.
+func (p *RedisPresence) Join(ctx context.Context, room string, u chat.User) error {
+	entry, err := json.Marshal(presenceEntry{ID: u.ID, Name: u.Name, Node: p.node})
+	if err != nil {
+		return fmt.Errorf("store: redis: joining %q: %w", room, err)
+	}
+	ks := []string{p.k.room(room), p.k.rooms(), p.k.nodeMembers(p.node), p.k.nodes(), p.k.node(p.node)}
+	err = joinScript.Run(ctx, p.rdb, ks, u.ID, entry, room, p.node, ttlMillis(p.cfg.nodeTTL), string(p.k)).Err()
+	if err != nil {
+		return fmt.Errorf("store: redis: joining %q: %w", room, err)
+	}
+	return nil
+}
+
+// Leave implements chat.Presence.
+func (p *RedisPresence) Leave(ctx context.Context, room, userID string) error {
+	ks := []string{p.k.room(room), p.k.rooms()}
+	if err := leaveScript.Run(ctx, p.rdb, ks, userID, room, string(p.k)).Err(); err != nil {
+		return fmt.Errorf("store: redis: leaving %q: %w", room, err)
+	}
+	return nil
+}
+
+// Members implements chat.Presence.
+func (p *RedisPresence) Members(ctx context.Context, room string) ([]chat.User, error) {
+	vals, err := p.rdb.HVals(ctx, p.k.room(room)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: redis: members of %q: %w", room, err)
+	}
+	out := make([]chat.User, 0, len(vals))
+	for _, v := range vals {
+		u, err := decodeEntry(v)
+		if err != nil {
+			return nil, fmt.Errorf("store: redis: members of %q: %w", room, err)
+		}
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b chat.User) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+func decodeEntry(v string) (chat.User, error) {
+	var e presenceEntry
+	if err := json.Unmarshal([]byte(v), &e); err != nil {
+		return chat.User{}, fmt.Errorf("decoding member %q: %w", v, err)
+	}
+	return chat.User{ID: e.ID, Name: e.Name}, nil
+}
+
+// Rooms implements chat.Presence.
+func (p *RedisPresence) Rooms(ctx context.Context) ([]chat.RoomInfo, error) {
+	names, err := p.rdb.SMembers(ctx, p.k.rooms()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: redis: listing rooms: %w", err)
+	}
+	out := make([]chat.RoomInfo, 0, len(names))
+	if len(names) == 0 {
+		return out, nil
+	}
+	pipe := p.rdb.Pipeline()
+	counts := make([]*redis.IntCmd, len(names))
+	for i, name := range names {
+		counts[i] = pipe.HLen(ctx, p.k.room(name))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("store: redis: counting room members: %w", err)
+	}
+	for i, name := range names {
+		// A room emptied between the two round trips is left out.
+		if n := counts[i].Val(); n > 0 {
+			out = append(out, chat.RoomInfo{Name: name, Members: int(n)})
+		}
+	}
+	slices.SortFunc(out, func(a, b chat.RoomInfo) int { return cmp.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// heartbeatScript takes KEYS node key, nodes set, node names set and ARGV
+// node ID, TTL ms, prefix. It refreshes the node key and the TTL of every
+// name the node holds, re-creating a name that expired meanwhile unless
+// someone else took it. It returns 1 if the node key had lapsed.
+var heartbeatScript = redis.NewScript(`
+local lapsed = redis.call('EXISTS', KEYS[1]) == 0
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+for _, e in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local i = string.find(e, '\0', 1, true)
+  if i then
+    local k = ARGV[3] .. 'name:' .. string.sub(e, 1, i - 1)
+    local owner = string.sub(e, i + 1)
+    local cur = redis.call('GET', k)
+    if cur == owner then
+      redis.call('PEXPIRE', k, ARGV[2])
+    elseif not cur then
+      redis.call('SET', k, owner, 'PX', ARGV[2])
+    else
+      redis.call('SREM', KEYS[3], e)
+    end
+  else
+    redis.call('SREM', KEYS[3], e)
+  end
+end
+if lapsed then return 1 end
+return 0
+`)
+
+// sweepScript takes KEYS dead node key, its members set, its names set, nodes
+// set, rooms set and ARGV node ID, prefix, batch size. Unless the node is
+// alive again it removes up to a batch of the node's members and names and
+// returns {remaining, {room, entry JSON, ...}}; remaining is -1 when the node
+// turned out to be alive. Once nothing remains the node is forgotten.
+var sweepScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return {-1, {}} end
+local gone = {}
+for _, e in ipairs(redis.call('SPOP', KEYS[2], ARGV[3])) do
+  local i = string.find(e, '\0', 1, true)
+  if i then
+    local room = string.sub(e, 1, i - 1)
+    local uid = string.sub(e, i + 1)
+    local rk = ARGV[2] .. 'room:' .. room
+    local v = redis.call('HGET', rk, uid)
+    if v then
+      local ok, u = pcall(cjson.decode, v)
+      if ok and type(u) == 'table' and u.node == ARGV[1] then
+        redis.call('HDEL', rk, uid)
+        if redis.call('HLEN', rk) == 0 then redis.call('SREM', KEYS[5], room) end
+        table.insert(gone, room)
+        table.insert(gone, v)
+      end
+    end
+  end
+end
+for _, e in ipairs(redis.call('SPOP', KEYS[3], ARGV[3])) do
+  local i = string.find(e, '\0', 1, true)
+  if i then
+    local k = ARGV[2] .. 'name:' .. string.sub(e, 1, i - 1)
+    if redis.call('GET', k) == string.sub(e, i + 1) then redis.call('DEL', k) end
+  end
+end
+local more = redis.call('SCARD', KEYS[2]) + redis.call('SCARD', KEYS[3])
+if more == 0 then redis.call('SREM', KEYS[4], ARGV[1]) end
+return {more, gone}
+`)
+
+// Heartbeat marks this node alive for NodeTTL and extends the names claimed
+// through a RedisNames bound to it (WithNodeID). Run calls it every
+// NodeTTL/3; calling it once at startup checks that Redis is reachable.
+func (p *RedisPresence) Heartbeat(ctx context.Context) error {
+	ks := []string{p.k.node(p.node), p.k.nodes(), p.k.nodeNames(p.node)}
+	lapsed, err := heartbeatScript.Run(ctx, p.rdb, ks, p.node, ttlMillis(p.cfg.nodeTTL), string(p.k)).Int()
+	if err != nil {
+		return fmt.Errorf("store: redis: heartbeat of node %q: %w", p.node, err)
+	}
+	if p.beaten.Swap(true) && lapsed == 1 {
+		p.cfg.logger.Warn("store: redis: this node's heartbeat had lapsed; other nodes may have removed its users",
+			"node", p.node, "ttl", p.cfg.nodeTTL)
+	}
+	return nil
+}
+
+// Sweep removes the members and names of every dead node (one whose
+// heartbeat key has expired), calling onGone, if not nil, once for each
+// removed member. Concurrent sweeps by several nodes are safe: each member is
+// removed, and reported, by exactly one of them.
+func (p *RedisPresence) Sweep(ctx context.Context, onGone func(room string, u chat.User)) error {
+	nodes, err := p.rdb.SMembers(ctx, p.k.nodes()).Result()
+	if err != nil {
+		return fmt.Errorf("store: redis: listing nodes: %w", err)
+	}
+	nodes = slices.DeleteFunc(nodes, func(n string) bool { return n == p.node })
+	if len(nodes) == 0 {
+		return nil
+	}
+	pipe := p.rdb.Pipeline()
+	alive := make([]*redis.IntCmd, len(nodes))
+	for i, n := range nodes {
+		alive[i] = pipe.Exists(ctx, p.k.node(n))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("store: redis: checking node heartbeats: %w", err)
+	}
+	var errs []error
+	for i, n := range nodes {
+		if alive[i].Val() == 0 {
+			errs = append(errs, p.sweepNode(ctx, n, onGone))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p *RedisPresence) sweepNode(ctx context.Context, node string, onGone func(string, chat.User)) error {
+	ks := []string{p.k.node(node), p.k.nodeMembers(node), p.k.nodeNames(node), p.k.nodes(), p.k.rooms()}
+	for {
+		res, err := sweepScript.Run(ctx, p.rdb, ks, node, string(p.k), sweepBatch).Slice()
+		if err != nil {
+			return fmt.Errorf("store: redis: sweeping node %q: %w", node, err)
+		}
+		more, gone, err := parseSweep(res)
+		if err != nil {
+			return fmt.Errorf("store: redis: sweeping node %q: %w", node, err)
+		}
+		for i := 0; i+1 < len(gone); i += 2 {
+			u, err := decodeEntry(gone[i+1])
+			if err != nil {
+				p.cfg.logger.Warn("store: redis: swept an undecodable member", "node", node, "err", err)
+				continue
+			}
+			if onGone != nil {
+				onGone(gone[i], u)
+			}
+		}
+		if more <= 0 {
+			return nil
+		}
+	}
+}
+
+func parseSweep(res []any) (more int64, gone []string, err error) {
+	if len(res) != 2 {
+		return 0, nil, fmt.Errorf("unexpected sweep reply %v", res)
+	}
+	more, ok := res[0].(int64)
+	items, ok2 := res[1].([]any)
+	if !ok || !ok2 {
+		return 0, nil, fmt.Errorf("unexpected sweep reply %v", res)
+	}
+	for _, it := range items {
+		s, ok := it.(string)
+		if !ok {
+			return 0, nil, fmt.Errorf("unexpected sweep item %v", it)
+		}
+		gone = append(gone, s)
+	}
+	return more, gone, nil
+}
+
+// Run keeps this node alive and sweeps dead ones until ctx is done: it
+// heartbeats at once and then every NodeTTL/3, and sweeps at once and then
+// every sweep interval, calling onGone (from Run's goroutine) for each member
+// of a dead node it removed, so the app can announce that they left. Redis
+// failures are logged and retried on the next tick. Cancelling ctx stops the
+// heartbeat without deleting the node key, so this node's members and names
+// are swept by the other nodes once it expires, unless they were removed
+// earlier by Leave and Release.
+func (p *RedisPresence) Run(ctx context.Context, onGone func(room string, u chat.User)) {
+	beatEvery := max(p.cfg.nodeTTL/3, time.Millisecond)
+	beat := time.NewTicker(beatEvery)
+	defer beat.Stop()
+	sweep := time.NewTicker(p.cfg.sweepEvery)
+	defer sweep.Stop()
+
+	heartbeat := func() {
+		// A refresh that takes longer than its interval is as good as lost.
+		c, cancel := context.WithTimeout(ctx, beatEvery)
+		defer cancel()
+		if err := p.Heartbeat(c); err != nil && ctx.Err() == nil {
+			p.cfg.logger.Warn("store: redis: heartbeat failed", "node", p.node, "err", err)
+		}
+	}
+	sweepOnce := func() {
+		c, cancel := context.WithTimeout(ctx, max(p.cfg.sweepEvery, p.cfg.nodeTTL))
+		defer cancel()
+		if err := p.Sweep(c, onGone); err != nil && ctx.Err() == nil {
+			p.cfg.logger.Warn("store: redis: sweeping dead nodes failed", "node", p.node, "err", err)
+		}
+	}
+
+	heartbeat()
+	sweepOnce()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-beat.C:
+			heartbeat()
+		case <-sweep.C:
+			sweepOnce()
+		}
+	}
+}
+
+// ---------------------------------------------------------------- history
+
+// RedisHistory is a chat.History shared by every node using the same Redis
+// and prefix: one stream per room, with message IDs from one global counter.
+// It is safe for concurrent use.
+type RedisHistory struct {
+	rdb redis.UniversalClient
+	k   keys
+}
+
+// NewRedisHistory returns history stored under prefix. The client stays
+// owned by the caller; Close does not close it.
+func NewRedisHistory(rdb redis.UniversalClient, prefix string) *RedisHistory {
+	return &RedisHistory{rdb: rdb, k: keys(prefix)}
+}
+
+// redisRecord is the stored form of a message, like boltRecord: ID and room
+// are implied by the stream entry ID and key.
+type redisRecord struct {
+	FromID   string `json:"f"`
+	FromName string `json:"n"`
+	Text     string `json:"t"`
+	TS       int64  `json:"ts"`
+	ClientID string `json:"c,omitempty"`
+}
+
+// appendScript takes KEYS counter, room stream and ARGV record JSON,
+// retention. Taking the ID and adding the entry in one step keeps each
+// stream in ID order however appends interleave.
+var appendScript = redis.NewScript(`
+local id = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], string.format('%d-0', id), 'm', ARGV[1])
+return id
+`)
+
+// Append implements chat.History.
+func (h *RedisHistory) Append(ctx context.Context, m chat.Message) (chat.Message, error) {
+	rec, err := json.Marshal(redisRecord{
+		FromID: m.From.ID, FromName: m.From.Name, Text: m.Text, TS: m.TS, ClientID: m.ClientID,
+	})
+	if err != nil {
+		return chat.Message{}, fmt.Errorf("store: redis: appending to %q: %w", m.Room, err)
+	}
+	ks := []string{h.k.seq(), h.k.history(m.Room)}
+	id, err := appendScript.Run(ctx, h.rdb, ks, rec, chat.HistoryRetention).Int64()
+	if err != nil {
+		return chat.Message{}, fmt.Errorf("store: redis: appending to %q: %w", m.Room, err)
+	}
+	m.ID = id
+	return m, nil
+}
+
+// Recent implements chat.History.
+func (h *RedisHistory) Recent(ctx context.Context, room string, limit int) ([]chat.Message, error) {
+	return h.page(ctx, room, "+", limit)
+}
+
+// Before implements chat.History.
+func (h *RedisHistory) Before(ctx context.Context, room string, beforeID int64, limit int) ([]chat.Message, error) {
+	if beforeID <= 1 {
+		// IDs start at 1, so nothing precedes these.
+		return []chat.Message{}, nil
+	}
+	// Entry IDs are "<id>-0"; a bare "<id>" as the upper end means "<id>-max",
+	// so this is every ID < beforeID on any Redis that has streams.
+	return h.page(ctx, room, strconv.FormatInt(beforeID-1, 10), limit)
+}
+
+// page returns up to limit entries of room up to end, oldest first.
+func (h *RedisHistory) page(ctx context.Context, room, end string, limit int) ([]chat.Message, error) {
+	out := []chat.Message{}
+	if limit <= 0 {
+		return out, nil
+	}
+	entries, err := h.rdb.XRevRangeN(ctx, h.k.history(room), end, "-", int64(limit)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: redis: reading %q: %w", room, err)
+	}
+	for _, e := range slices.Backward(entries) {
+		m, err := decodeMessage(room, e)
+		if err != nil {
+			return nil, fmt.Errorf("store: redis: reading %q: %w", room, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func decodeMessage(room string, e redis.XMessage) (chat.Message, error) {
+	ms, _, _ := strings.Cut(e.ID, "-")
+	id, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return chat.Message{}, fmt.Errorf("bad entry ID %q: %w", e.ID, err)
+	}
+	raw, ok := e.Values["m"].(string)
+	if !ok {
+		return chat.Message{}, fmt.Errorf("entry %s has no message", e.ID)
+	}
+	var r redisRecord
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		return chat.Message{}, fmt.Errorf("decoding message %d: %w", id, err)
+	}
+	return chat.Message{
+		ID:       id,
+		Room:     room,
+		From:     chat.User{ID: r.FromID, Name: r.FromName},
+		Text:     r.Text,
+		TS:       r.TS,
+		ClientID: r.ClientID,
+	}, nil
+}
+
+// Close implements chat.History. The client belongs to the caller, so there
+// is nothing to close.
+func (h *RedisHistory) Close() error { return nil }
+
+var (
+	_ chat.Names    = (*RedisNames)(nil)
+	_ chat.Presence = (*RedisPresence)(nil)
+	_ chat.History  = (*RedisHistory)(nil)
+)

@@ -1,0 +1,555 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/socketio-go/chatserver/chat"
+	"github.com/socketio-go/chatserver/store"
+	"github.com/socketio-go/chatserver/store/storetest"
+)
+
+// The Redis tests run against a private redis-server started by TestMain on a
+// free port, never the system one on 6379. Without the binary they skip,
+// unless CI=true, where a missing Redis is a failure.
+
+const redisBinary = "/usr/bin/redis-server"
+
+var (
+	sharedRedis   *redisServer
+	redisSkipWhy  string
+	prefixCounter atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	srv, err := startRedis(0)
+	if err != nil {
+		redisSkipWhy = err.Error()
+	} else {
+		sharedRedis = srv
+	}
+	code := m.Run()
+	if sharedRedis != nil {
+		if err := sharedRedis.stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping redis-server:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+// redisServer is one redis-server process without persistence.
+type redisServer struct {
+	port int
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{} // closed when the process has exited
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startRedis starts redis-server on port, or on a free port if port is 0,
+// and waits until it answers PING.
+func startRedis(port int) (*redisServer, error) {
+	if _, err := os.Stat(redisBinary); err != nil {
+		return nil, fmt.Errorf("%s not available (%v); install redis-server to run the Redis backend tests", redisBinary, err)
+	}
+	if port == 0 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("finding a free port: %w", err)
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+	}
+	if port == 6379 {
+		return nil, errors.New("refusing to use the system Redis port 6379")
+	}
+	s := &redisServer{port: port, out: &syncBuffer{}, done: make(chan struct{})}
+	s.cmd = exec.Command(redisBinary,
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no",
+		"--dir", os.TempDir(), "--dbfilename", fmt.Sprintf("chatserver-test-%d.rdb", port))
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting redis-server: %w", err)
+	}
+	go func() {
+		_ = s.cmd.Wait()
+		close(s.done)
+	}()
+	rdb := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return s, nil
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("redis-server exited at startup: %s", s.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			_ = s.stop()
+			return nil, fmt.Errorf("redis-server on port %d not ready: %v\n%s", port, err, s.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *redisServer) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+
+// stop terminates the server by PID, killing it if it does not exit soon.
+func (s *redisServer) stop() error {
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	select {
+	case <-s.done:
+		return nil
+	case <-time.After(10 * time.Second):
+	}
+	if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	<-s.done
+	return nil
+}
+
+// needRedis skips the test when there is no redis-server, or fails it on CI.
+func needRedis(t *testing.T) *redisServer {
+	t.Helper()
+	if sharedRedis == nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Redis backend tests need redis-server: %s", redisSkipWhy)
+		}
+		t.Skipf("skipping Redis backend test: %s", redisSkipWhy)
+	}
+	return sharedRedis
+}
+
+// newClient returns a client for the shared server, closed with the test.
+func newClient(t *testing.T) *redis.Client {
+	t.Helper()
+	return clientFor(t, needRedis(t))
+}
+
+func clientFor(t *testing.T, s *redisServer) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: s.addr()})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// newPrefix returns a key prefix no other test (or suite subtest) uses.
+func newPrefix(t *testing.T) string {
+	return fmt.Sprintf("test:%s:%d:", t.Name(), prefixCounter.Add(1))
+}
+
+func TestRedisNames(t *testing.T) {
+	rdb := newClient(t)
+	storetest.TestNames(t, func(t *testing.T) chat.Names {
+		return store.NewRedisNames(rdb, newPrefix(t))
+	})
+}
+
+func TestRedisNamesBoundToNode(t *testing.T) {
+	rdb := newClient(t)
+	storetest.TestNames(t, func(t *testing.T) chat.Names {
+		return store.NewRedisNames(rdb, newPrefix(t), store.WithNodeID("n1"))
+	})
+}
+
+func TestRedisPresence(t *testing.T) {
+	rdb := newClient(t)
+	storetest.TestPresence(t, func(t *testing.T) chat.Presence {
+		return store.NewRedisPresence(rdb, newPrefix(t), "n1")
+	})
+}
+
+func TestRedisHistory(t *testing.T) {
+	rdb := newClient(t)
+	storetest.TestHistory(t, func(t *testing.T) chat.History {
+		return store.NewRedisHistory(rdb, newPrefix(t))
+	})
+}
+
+func TestRedisHistorySharedAcrossNodes(t *testing.T) {
+	rdb := newClient(t)
+	ctx := context.Background()
+	prefix := newPrefix(t)
+	h1 := store.NewRedisHistory(rdb, prefix)
+	// A second node with its own connection.
+	h2 := store.NewRedisHistory(clientFor(t, sharedRedis), prefix)
+	a, err := h1.Append(ctx, chat.Message{Room: "lobby", Text: "from 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := h2.Append(ctx, chat.Message{Room: "lobby", Text: "from 2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.ID <= a.ID {
+		t.Fatalf("second node's ID %d not after first's %d", b.ID, a.ID)
+	}
+	got, err := h1.Recent(ctx, "lobby", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != a || got[1] != b {
+		t.Fatalf("Recent = %+v, want [%+v %+v]", got, a, b)
+	}
+}
+
+func TestRedisPresenceSharedAcrossNodes(t *testing.T) {
+	rdb := newClient(t)
+	ctx := context.Background()
+	prefix := newPrefix(t)
+	p1 := store.NewRedisPresence(rdb, prefix, "n1")
+	p2 := store.NewRedisPresence(clientFor(t, sharedRedis), prefix, "n2")
+	alice := chat.User{ID: "c1", Name: "alice"}
+	bob := chat.User{ID: "c2", Name: "bob"}
+	must(t, p1.Join(ctx, "lobby", alice))
+	must(t, p2.Join(ctx, "lobby", bob))
+	must(t, p2.Join(ctx, "other", bob))
+	for _, p := range []*store.RedisPresence{p1, p2} {
+		wantUsers(t, p, "lobby", alice, bob)
+		wantRoomList(t, p, chat.RoomInfo{Name: "lobby", Members: 2}, chat.RoomInfo{Name: "other", Members: 1})
+	}
+	// A leave through the other node is seen everywhere too.
+	must(t, p2.Leave(ctx, "lobby", alice.ID))
+	wantUsers(t, p1, "lobby", bob)
+
+	n1 := store.NewRedisNames(rdb, prefix, store.WithNodeID("n1"))
+	n2 := store.NewRedisNames(rdb, prefix, store.WithNodeID("n2"))
+	must(t, n1.Claim(ctx, "Alice", "c1"))
+	if err := n2.Claim(ctx, "alice", "c9"); !errors.Is(err, chat.ErrNameTaken) {
+		t.Fatalf("claim on the other node = %v, want name_taken", err)
+	}
+}
+
+// goneRecorder collects onGone callbacks.
+type goneRecorder struct {
+	mu   sync.Mutex
+	got  []string
+	more chan struct{}
+}
+
+func newGoneRecorder() *goneRecorder { return &goneRecorder{more: make(chan struct{}, 1)} }
+
+func (r *goneRecorder) onGone(room string, u chat.User) {
+	r.mu.Lock()
+	r.got = append(r.got, room+"/"+u.ID+"/"+u.Name)
+	r.mu.Unlock()
+	select {
+	case r.more <- struct{}{}:
+	default:
+	}
+}
+
+func (r *goneRecorder) snapshot() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := slices.Clone(r.got)
+	slices.Sort(out)
+	return out
+}
+
+// await waits until n callbacks arrived or the timeout passes.
+func (r *goneRecorder) await(t *testing.T, n int, timeout time.Duration) []string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		if got := r.snapshot(); len(got) >= n {
+			return got
+		}
+		select {
+		case <-r.more:
+		case <-deadline:
+			t.Fatalf("after %v got %d onGone callbacks, want %d: %v", timeout, len(r.snapshot()), n, r.snapshot())
+		}
+	}
+}
+
+// runNode runs p in the background; the returned func stops it and waits.
+func runNode(t *testing.T, p *store.RedisPresence, onGone func(string, chat.User)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(ctx, onGone)
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func TestRedisDeadNodeIsSwept(t *testing.T) {
+	rdb := newClient(t)
+	ctx := context.Background()
+	prefix := newPrefix(t)
+	const ttl = time.Second
+	opts := []store.RedisOption{store.WithNodeTTL(ttl), store.WithSweepInterval(100 * time.Millisecond)}
+
+	dying := store.NewRedisPresence(rdb, prefix, "dying", opts...)
+	dyingNames := store.NewRedisNames(rdb, prefix, append(opts, store.WithNodeID("dying"))...)
+	survivor := store.NewRedisPresence(clientFor(t, sharedRedis), prefix, "survivor", opts...)
+	survivorNames := store.NewRedisNames(rdb, prefix, append(opts, store.WithNodeID("survivor"))...)
+
+	var dyingGone atomic.Int32
+	stopDying := runNode(t, dying, func(string, chat.User) { dyingGone.Add(1) })
+	rec := newGoneRecorder()
+	runNode(t, survivor, rec.onGone)
+
+	alice := chat.User{ID: "c1", Name: "alice"}
+	bob := chat.User{ID: "c2", Name: "bob"}
+	carol := chat.User{ID: "c3", Name: "carol"}
+	must(t, dyingNames.Claim(ctx, "alice", alice.ID))
+	must(t, dyingNames.Claim(ctx, "Bob", bob.ID))
+	must(t, survivorNames.Claim(ctx, "carol", carol.ID))
+	must(t, dying.Join(ctx, "lobby", alice))
+	must(t, dying.Join(ctx, "lobby", bob))
+	must(t, dying.Join(ctx, "games", alice))
+	must(t, survivor.Join(ctx, "lobby", carol))
+	wantUsers(t, survivor, "lobby", alice, bob, carol)
+
+	// While the heartbeat runs, nothing is swept even well past the TTL.
+	time.Sleep(2 * ttl)
+	wantUsers(t, survivor, "lobby", alice, bob, carol)
+	if err := survivorNames.Claim(ctx, "ALICE", "c9"); !errors.Is(err, chat.ErrNameTaken) {
+		t.Fatalf("live node's name claimed by another: %v", err)
+	}
+	if got := rec.snapshot(); len(got) != 0 {
+		t.Fatalf("onGone called for live node's users: %v", got)
+	}
+
+	start := time.Now()
+	stopDying()
+	got := rec.await(t, 3, 10*ttl)
+	t.Logf("dead node swept %v after its heartbeat stopped", time.Since(start).Round(time.Millisecond))
+	want := []string{"games/c1/alice", "lobby/c1/alice", "lobby/c2/bob"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("onGone calls = %v, want %v", got, want)
+	}
+	wantUsers(t, survivor, "lobby", carol)
+	wantUsers(t, survivor, "games")
+	wantRoomList(t, survivor, chat.RoomInfo{Name: "lobby", Members: 1})
+	if n := dyingGone.Load(); n != 0 {
+		t.Fatalf("the dead node reported %d of its own users gone", n)
+	}
+	// Its names are free, the survivor's are not.
+	must(t, survivorNames.Claim(ctx, "Alice", "c7"))
+	must(t, survivorNames.Claim(ctx, "bob", "c8"))
+	if err := dyingNames.Claim(ctx, "carol", "c9"); !errors.Is(err, chat.ErrNameTaken) {
+		t.Fatalf("survivor's name claimed by another: %v", err)
+	}
+	// The node is forgotten, and a later sweep reports nothing twice.
+	if ok, err := rdb.SIsMember(ctx, prefix+"nodes", "dying").Result(); err != nil || ok {
+		t.Fatalf("dead node still listed (%v, %v)", ok, err)
+	}
+	must(t, survivor.Sweep(ctx, rec.onGone))
+	if got := rec.snapshot(); len(got) != 3 {
+		t.Fatalf("onGone calls after another sweep = %v", got)
+	}
+}
+
+func TestRedisDeadNodeNamesExpireWithoutSweeper(t *testing.T) {
+	rdb := newClient(t)
+	ctx := context.Background()
+	prefix := newPrefix(t)
+	names := store.NewRedisNames(rdb, prefix, store.WithNodeID("gone"), store.WithNodeTTL(200*time.Millisecond))
+	must(t, names.Claim(ctx, "alice", "c1"))
+	// No node runs a heartbeat or a sweeper, so only the TTL frees the name.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := names.Claim(ctx, "alice", "c2")
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, chat.ErrNameTaken) {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("name of a node without heartbeat did not expire")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRedisConcurrentSweepersReportOnce(t *testing.T) {
+	rdb := newClient(t)
+	ctx := context.Background()
+	prefix := newPrefix(t)
+	opts := []store.RedisOption{store.WithNodeTTL(300 * time.Millisecond)}
+	dead := store.NewRedisPresence(rdb, prefix, "dead", opts...)
+	const users = 1200 // more than one sweep batch
+	for i := range users {
+		must(t, dead.Join(ctx, fmt.Sprintf("r%d", i%3), chat.User{ID: fmt.Sprintf("c%04d", i), Name: "u"}))
+	}
+	// Wait for its heartbeat key, set by Join, to expire.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := rdb.Exists(ctx, prefix+"node:dead").Result()
+		must(t, err)
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("heartbeat key did not expire")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rec := newGoneRecorder()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		p := store.NewRedisPresence(clientFor(t, sharedRedis), prefix, fmt.Sprint("sweeper", i), opts...)
+		wg.Go(func() {
+			if err := p.Sweep(ctx, rec.onGone); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got := rec.snapshot()
+	if len(got) != users || len(slices.Compact(slices.Clone(got))) != users {
+		t.Fatalf("got %d callbacks (%d distinct), want %d", len(got), len(slices.Compact(slices.Clone(got))), users)
+	}
+	wantRoomList(t, dead)
+}
+
+func TestRedisRestartReconnects(t *testing.T) {
+	needRedis(t)
+	srv, err := startRedis(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	rdb := clientFor(t, srv)
+	ctx := context.Background()
+	prefix := newPrefix(t)
+	presence := store.NewRedisPresence(rdb, prefix, "n1", store.WithNodeTTL(600*time.Millisecond))
+	names := store.NewRedisNames(rdb, prefix, store.WithNodeID("n1"), store.WithNodeTTL(600*time.Millisecond))
+	history := store.NewRedisHistory(rdb, prefix)
+	runNode(t, presence, nil)
+	alice := chat.User{ID: "c1", Name: "alice"}
+	must(t, names.Claim(ctx, "alice", alice.ID))
+	must(t, presence.Join(ctx, "lobby", alice))
+	_, err = history.Append(ctx, chat.Message{Room: "lobby", Text: "before"})
+	must(t, err)
+
+	must(t, srv.stop())
+	// While Redis is down operations fail rather than hang.
+	opCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if _, err := presence.Members(opCtx, "lobby"); err == nil {
+		t.Fatal("Members succeeded with Redis down")
+	}
+	cancel()
+	restarted, err := startRedis(srv.port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = restarted // stopped by the cleanup above
+
+	// Without persistence the data is gone, but the same client works again
+	// within a bounded time.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := names.Claim(ctx, "alice", alice.ID)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Claim still failing 10s after the restart: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	must(t, presence.Join(ctx, "lobby", alice))
+	wantUsers(t, presence, "lobby", alice)
+	m, err := history.Append(ctx, chat.Message{Room: "lobby", Text: "after"})
+	must(t, err)
+	got, err := history.Recent(ctx, "lobby", 10)
+	must(t, err)
+	if len(got) != 1 || got[0] != m {
+		t.Fatalf("Recent after restart = %+v, want [%+v]", got, m)
+	}
+	// The running heartbeat re-registers the node by itself.
+	for {
+		n, err := rdb.Exists(ctx, prefix+"node:n1").Result()
+		if err == nil && n == 1 {
+			if ok, _ := rdb.SIsMember(ctx, prefix+"nodes", "n1").Result(); ok {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("heartbeat did not come back after the restart (%d, %v)", n, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantUsers(t *testing.T, p chat.Presence, room string, want ...chat.User) {
+	t.Helper()
+	got, err := p.Members(context.Background(), room)
+	must(t, err)
+	if !slices.Equal(got, want) {
+		t.Fatalf("Members(%q) = %v, want %v", room, got, want)
+	}
+}
+
+func wantRoomList(t *testing.T, p chat.Presence, want ...chat.RoomInfo) {
+	t.Helper()
+	got, err := p.Rooms(context.Background())
+	must(t, err)
+	if !slices.Equal(got, want) {
+		t.Fatalf("Rooms() = %v, want %v", got, want)
+	}
+}
