@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -23,7 +21,6 @@ import (
 	"github.com/socketio-go/chatserver/handlers"
 	"github.com/socketio-go/chatserver/realtime"
 	"github.com/socketio-go/chatserver/static"
-	"github.com/socketio-go/chatserver/store"
 	"github.com/socketio-go/chatserver/templates"
 )
 
@@ -32,40 +29,55 @@ type App struct {
 	cfg      config.Config
 	log      *slog.Logger
 	rt       *realtime.Server
-	history  chat.History
+	store    *backends
 	handler  http.Handler
 	ready    atomic.Bool
+	redisOK  atomic.Bool
 	shutdown atomic.Bool
+	stopBg   context.CancelFunc // ends the background work (cluster heartbeat, Redis checks)
 }
 
-// New opens the storage under cfg.DataDir and wires everything together.
+// New opens the storage (under cfg.DataDir, or in Redis with cfg.RedisURL)
+// and wires everything together.
 func New(cfg config.Config, log *slog.Logger) (*App, error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	history, err := store.OpenBoltHistory(filepath.Join(cfg.DataDir, "history.db"))
+	bg, stopBg := context.WithCancel(context.Background())
+	b, err := openBackends(bg, cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("open history: %w", err)
+		stopBg()
+		return nil, err
 	}
-	svc := chat.NewService(store.NewMemoryNames(), store.NewMemoryPresence(), history)
+	svc := chat.NewService(b.names, b.presence, b.history)
 
-	rt := realtime.NewServer(realtime.Options{
+	opts := realtime.Options{
 		PingInterval:   cfg.PingInterval,
 		PingTimeout:    cfg.PingTimeout,
 		ConnectTimeout: cfg.ConnectTimeout,
 		MaxPayload:     cfg.MaxPayload,
 		AllowedOrigins: cfg.AllowedOrigins,
 		ClientFiles:    static.SocketIOClient,
-	})
-	handlers.ChatEvents{Chat: svc, Log: log}.Attach(rt.Of(handlers.ChatNamespace))
+	}
+	if b.redis != nil { // not a nil *Client in a non-nil interface
+		opts.Redis = b.redis
+	}
+	rt := realtime.NewServer(opts)
+	events := handlers.ChatEvents{Chat: svc, Log: log}
+	nsp := rt.Of(handlers.ChatNamespace)
+	events.Attach(nsp)
 
-	a := &App{cfg: cfg, log: log, rt: rt, history: history}
+	a := &App{cfg: cfg, log: log, rt: rt, store: b, stopBg: stopBg}
 	r, err := a.routes(svc)
 	if err != nil {
-		_ = history.Close()
+		a.closeStorage()
 		return nil, err
 	}
 	a.handler = r
+	if b.cluster != nil {
+		// Users of nodes that died are swept from presence by whichever node
+		// gets there first; it tells their rooms they left.
+		go b.cluster.Run(bg, events.AnnounceGone(nsp))
+		a.redisOK.Store(true)
+		go a.watchRedis(bg)
+	}
 	a.ready.Store(true)
 	return a, nil
 }
@@ -111,8 +123,37 @@ func (a *App) accessLog(c *gin.Context) {
 // Handler serves everything: pages, static files, API and Socket.IO.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Ready reports whether new connections are accepted.
-func (a *App) Ready() bool { return a.ready.Load() }
+// Ready reports whether new connections are accepted: not while shutting
+// down, nor while the cluster's Redis does not answer.
+func (a *App) Ready() bool {
+	return a.ready.Load() && (a.store.redis == nil || a.redisOK.Load())
+}
+
+// watchRedis keeps redisOK current and logs when Redis goes and comes back;
+// the client reconnects by itself.
+func (a *App) watchRedis(ctx context.Context) {
+	t := time.NewTicker(redisCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := a.store.redis.Ping(pctx).Err()
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		switch ok := err == nil; {
+		case !ok && a.redisOK.Swap(false):
+			a.log.Error("redis unavailable: not ready until it answers again", "err", err)
+		case ok && !a.redisOK.Swap(true):
+			a.log.Info("redis reachable again: ready")
+		}
+	}
+}
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully
 // within cfg.ShutdownTimeout. It returns nil after a clean shutdown.
@@ -152,7 +193,9 @@ func (a *App) Shutdown(srv *http.Server) error {
 	// Clients first, while the listener still answers: a polling client
 	// learns of the close from its next request.
 	srv.SetKeepAlivesEnabled(false)
-	a.rt.Close()
+	if err := a.rt.Close(ctx); err != nil {
+		a.log.Warn("shutdown: closing client sessions", "err", err)
+	}
 	err := srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		a.log.Warn("shutdown: timed out, cutting remaining connections", "timeout", a.cfg.ShutdownTimeout)
@@ -164,8 +207,9 @@ func (a *App) Shutdown(srv *http.Server) error {
 }
 
 func (a *App) closeStorage() {
-	if err := a.history.Close(); err != nil {
-		a.log.Error("closing history", "err", err)
+	a.stopBg()
+	if err := a.store.close(); err != nil {
+		a.log.Error("closing storage", "err", err)
 	}
 }
 

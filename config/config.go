@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ type Config struct {
 	MaxPayload      int64         // bytes per WebSocket message or polling request
 	DataDir         string        // where history is kept on disk
 	ShutdownTimeout time.Duration // bound on graceful shutdown
+	RedisURL        string        // redis://host:port/db; empty = one node, embedded store
 }
 
 // setting is one flag with its environment fallback.
@@ -49,6 +51,7 @@ var settings = []setting{
 	{"max-payload", "MAX_PAYLOAD", "largest WebSocket message or polling request body, in bytes"},
 	{"data", "DATA_DIR", "directory for data kept on disk (message history)"},
 	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long graceful shutdown may take before connections are cut"},
+	{"redis", "REDIS_URL", "Redis URL (redis://host:port/db) to share rooms, names, presence and history with other nodes; empty: one node"},
 }
 
 // Parse reads args (without the program name), falling back to getenv for
@@ -66,6 +69,7 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	fs.Int64Var(&c.MaxPayload, "max-payload", DefaultMaxPayload, usage("max-payload"))
 	fs.StringVar(&c.DataDir, "data", DefaultDataDir, usage("data"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, usage("shutdown-timeout"))
+	fs.StringVar(&c.RedisURL, "redis", "", usage("redis"))
 
 	// Environment first, so that explicit flags override it.
 	for _, s := range settings {
@@ -112,6 +116,9 @@ func (c Config) validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
 	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		errs = append(errs, fmt.Errorf("--redis %q must be a redis:// or rediss:// URL", c.RedisURL))
+	}
 	return errors.Join(errs...)
 }
 
@@ -121,6 +128,19 @@ func (c Config) Print(w io.Writer) {
 	if len(c.AllowedOrigins) > 0 {
 		origins = "same origin, " + strings.Join(c.AllowedOrigins, ", ")
 	}
-	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s\n",
-		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout)
+	redis := "none (single node)"
+	if c.RedisURL != "" {
+		redis = redactURL(c.RedisURL)
+	}
+	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s redis=%s\n",
+		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout, redis)
+}
+
+// redactURL hides a password in a URL printed to the log.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
 }

@@ -147,6 +147,15 @@ func (h ChatEvents) connect(s *realtime.Socket) {
 	})
 }
 
+// AnnounceGone returns the callback the cluster's presence sweeper calls for
+// each user of a node that died: their rooms, on every node, get left.
+func (h ChatEvents) AnnounceGone(nsp *realtime.Namespace) func(room string, u chat.User) {
+	return func(room string, u chat.User) {
+		nsp.To(room).Emit("left", roomEvent{Room: room, User: u})
+		h.Log.Info("swept user of a dead node", "user", u.Name, "room", room)
+	}
+}
+
 // acked adapts a domain call to an event handler: it decodes the payload,
 // bounds the call in time and answers the ack with the reply, or with
 // {ok:false,error:{code,message}} when the call returns an error.

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	goredis "github.com/redis/go-redis/v9"
+	redisadapter "github.com/zishang520/socket.io/adapters/redis/v3"
+	"github.com/zishang520/socket.io/adapters/redis/v3/adapter"
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
 	"github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -49,6 +52,14 @@ type Options struct {
 	// to connect besides the server's own. Empty means same origin only;
 	// "*" allows any origin.
 	AllowedOrigins []string
+	// Redis, when set, shares rooms and broadcasts with the other nodes on
+	// the same Redis through the Socket.IO Redis adapter protocol (the wire
+	// format of Node's @socket.io/redis-adapter and @socket.io/redis-emitter).
+	// The caller owns the client.
+	Redis goredis.UniversalClient
+	// RedisKey is the adapter's channel prefix; default "socket.io", as in
+	// Node, so Go and Node nodes can share a cluster.
+	RedisKey string
 	// ClientFiles, when set, is served at Path/<name> for GET requests whose
 	// name is a regular file in it (socket.io.js, socket.io.min.js, ...).
 	ClientFiles fs.FS
@@ -112,6 +123,18 @@ func NewServer(opts Options) *Server {
 		so.SetCors(&types.Cors{Origin: append([]string(nil), opts.AllowedOrigins...), Credentials: true})
 	}
 	so.SetAllowRequest(s.allowRequest)
+	if opts.Redis != nil {
+		key := opts.RedisKey
+		if key == "" {
+			key = "socket.io"
+		}
+		aopts := &adapter.RedisAdapterOptions{}
+		aopts.SetKey(key)
+		so.SetAdapter(&adapter.RedisAdapterBuilder{
+			Redis: redisadapter.NewRedisClient(context.Background(), opts.Redis),
+			Opts:  aopts,
+		})
+	}
 
 	s.io = socket.NewServer(nil, so)
 	s.engine = s.io.ServeHandler(nil)

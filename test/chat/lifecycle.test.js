@@ -34,7 +34,7 @@ test('history survives a restart', async () => {
   const m = await call(a, 'message', { room: 'persist', text: 'still here?' });
   assert.equal(m.ok, true);
   a.close();
-  assert.deepEqual(await srv.stop('SIGTERM'), { code: 0, signal: null });
+  assert.deepEqual(await srv.stop({ keepData: true }), { code: 0, signal: null });
 
   srv = await server.start({ dataDir, port });
   try {
@@ -57,7 +57,7 @@ test('graceful shutdown: clients see "transport close" and reconnect to the rest
   const reasons = socks.map((s) => within(new Promise((res) => s.once('disconnect', res)), 'disconnect'));
 
   const started = Date.now();
-  const exit = await srv.stop('SIGTERM');
+  const exit = await srv.stop({ keepData: true });
   assert.deepEqual(exit, { code: 0, signal: null }, srv.output());
   assert.ok(Date.now() - started < 10000, 'shutdown took too long');
   const got = await Promise.all(reasons);

@@ -37,20 +37,28 @@ async function waitReady(url, ms) {
   throw new Error(`server at ${url} not ready after ${ms}ms: ${last && last.message}`);
 }
 
-// start({args, dataDir}) -> {url, port, dataDir, proc, output(), stop(signal)}
+// start({port, dataDir, args}) spawns the binary (on the given port and data
+// directory, to restart a server) and resolves once GET /readyz answers.
 async function start(opts = {}) {
-  if (!fs.existsSync(BIN)) throw new Error(`server binary ${BIN} is missing: run "make build"`);
+  if (!fs.existsSync(BIN)) throw new Error(`server binary ${BIN} is missing: run "make build" (or set CHAT_BIN)`);
   const port = opts.port || (await freePort());
   const dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'chat-test-'));
   const args = ['--addr', `127.0.0.1:${port}`, '--data', dataDir, ...(opts.args || [])];
   const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (out += d));
+  const keep = (d) => {
+    out += d;
+    if (out.length > 200000) out = out.slice(-100000);
+  };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitReady(url, 10000);
+    await Promise.race([
+      waitReady(url, 10000),
+      exited.then((e) => Promise.reject(new Error(`server exited early (${e.code ?? e.signal})`))),
+    ]);
   } catch (e) {
     proc.kill('SIGKILL');
     throw new Error(e.message + '\n' + out);
@@ -59,16 +67,22 @@ async function start(opts = {}) {
     url,
     port,
     dataDir,
-    proc,
+    pid: proc.pid,
     exited,
     output: () => out,
-    // stop sends signal and resolves with the exit status (SIGKILL after 15s).
-    async stop(signal = 'SIGTERM') {
-      if (proc.exitCode !== null || proc.signalCode !== null) return exited;
-      proc.kill(signal);
-      const t = setTimeout(() => proc.kill('SIGKILL'), 15000);
-      const res = await exited;
-      clearTimeout(t);
+    // stop sends signal (SIGKILL after 15s), resolves with the exit status,
+    // and removes the data directory unless keepData is set.
+    async stop({ signal = 'SIGTERM', keepData = false } = {}) {
+      let res;
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        res = await exited;
+      } else {
+        proc.kill(signal);
+        const t = setTimeout(() => proc.kill('SIGKILL'), 15000);
+        res = await exited;
+        clearTimeout(t);
+      }
+      if (!keepData) fs.rmSync(dataDir, { recursive: true, force: true });
       return res;
     },
   };
