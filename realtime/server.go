@@ -60,6 +60,9 @@ type Options struct {
 	// RedisKey is the adapter's channel prefix; default "socket.io", as in
 	// Node, so Go and Node nodes can share a cluster.
 	RedisKey string
+	// RejectEIO3 refuses Engine.IO v3 (socket.io-client 2.x) with HTTP 400
+	// "Unsupported protocol version". Off by default: legacy pages need v3.
+	RejectEIO3 bool
 	// ClientFiles, when set, is served at Path/<name> for GET requests whose
 	// name is a regular file in it (socket.io.js, socket.io.min.js, ...).
 	ClientFiles fs.FS
@@ -110,7 +113,7 @@ func NewServer(opts Options) *Server {
 
 	so := socket.DefaultServerOptions()
 	so.SetPath(opts.Path)
-	so.SetAllowEIO3(true)
+	so.SetAllowEIO3(!opts.RejectEIO3)
 	so.SetPingInterval(opts.PingInterval)
 	so.SetPingTimeout(opts.PingTimeout)
 	so.SetConnectTimeout(opts.ConnectTimeout)
@@ -183,19 +186,37 @@ func (s *Server) Handler() http.Handler {
 		if s.serveClientFile(w, r) {
 			return
 		}
+		if !s.supportedProtocol(r.URL.Query().Get("EIO")) {
+			// The library takes any EIO other than "4" for v3; answer as
+			// Node's engine.io does for a version it does not speak.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"code":5,"message":"Unsupported protocol version"}`))
+			return
+		}
 		s.engine.ServeHTTP(w, r)
 	})
 }
 
+// supportedProtocol reports whether an EIO query value is one this server
+// speaks: "4", "3" unless RejectEIO3, or absent (which Engine.IO reads as 3).
+func (s *Server) supportedProtocol(eio string) bool {
+	switch eio {
+	case "4":
+		return true
+	case "3", "":
+		return !s.opts.RejectEIO3
+	}
+	return false
+}
+
 // Mount registers the server on a Gin engine at Path, with and without the
-// trailing slash, for the methods Engine.IO uses.
+// trailing slash. Every method is routed to Engine.IO, which answers those it
+// does not use with its own error (400 "Bad handshake method").
 func (s *Server) Mount(r gin.IRoutes) {
 	h := gin.WrapH(s.Handler())
-	for _, p := range []string{s.opts.Path, s.opts.Path + "/*any"} {
-		r.GET(p, h)
-		r.POST(p, h)
-		r.OPTIONS(p, h)
-	}
+	r.Any(s.opts.Path, h)
+	r.Any(s.opts.Path+"/*any", h)
 }
 
 func (s *Server) serveClientFile(w http.ResponseWriter, r *http.Request) bool {

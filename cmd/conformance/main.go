@@ -38,6 +38,8 @@ func options() realtime.Options {
 		ConnectTimeout: time.Second,
 		MaxPayload:     1e6,
 		AllowedOrigins: []string{"*"},
+		// The suites test that versions other than 4 are refused.
+		RejectEIO3: true,
 	}
 }
 
