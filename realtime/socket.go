@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"io"
+	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
@@ -146,6 +147,18 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 // Emit sends an event to this socket alone.
 func (s *Socket) Emit(event string, args ...any) {
 	_ = s.s.Emit(event, outgoing(args)...)
+}
+
+// EmitWithAck sends an event to this socket alone and calls onAck with the
+// arguments of the client's acknowledgement, or with an error when none
+// comes within timeout (or the socket disconnects first).
+func (s *Socket) EmitWithAck(timeout time.Duration, onAck func(args []any, err error), event string, args ...any) {
+	s.s.Timeout(timeout).EmitWithAck(event, outgoing(args)...)(func(reply []any, err error) {
+		for i, a := range reply {
+			reply[i] = incoming(a)
+		}
+		onAck(reply, err)
+	})
 }
 
 // To targets the sockets in room, except this one.

@@ -43,9 +43,12 @@ func options() realtime.Options {
 	}
 }
 
-func newHandler() http.Handler {
+func newHandler() http.Handler { return newHandlerWith(options()) }
+
+// newHandlerWith serves the suites' handlers with opts.
+func newHandlerWith(opts realtime.Options) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
-	rt := realtime.NewServer(options())
+	rt := realtime.NewServer(opts)
 	for _, name := range []string{"/", "/custom"} {
 		rt.Of(name).OnConnection(func(s *realtime.Socket) {
 			s.Emit("auth", s.Auth())
@@ -56,6 +59,15 @@ func newHandler() http.Handler {
 				if ack != nil {
 					ack(args...)
 				}
+			})
+			// The server-to-client ack test: emit the arguments back with an
+			// ack request, then emit what the client acknowledged with.
+			s.On("emit-with-ack", func(args []any, _ realtime.Ack) {
+				s.EmitWithAck(5*time.Second, func(reply []any, err error) {
+					if err == nil {
+						s.Emit("emit-with-ack", reply...)
+					}
+				}, "emit-with-ack", args...)
 			})
 		})
 	}

@@ -1,0 +1,106 @@
+// Command sioload is the chat server's load generator. It speaks the
+// Engine.IO (v3 and v4) and Socket.IO wire protocols itself, over WebSocket
+// or HTTP long-polling, so that one process can hold thousands of
+// connections (a goroutine and a few KiB each) to the /chat namespace.
+//
+// It only ever connects to loopback addresses (127.0.0.0/8, ::1).
+//
+// Scenarios (each prints one JSON line on stdout; progress goes to stderr):
+//
+//	idle     open -n registered connections (-ramp per second), hold them
+//	         for -duration, then check each with an acked rtt
+//	fanout   -n receivers and ceil(-rate/4) senders join -room; the senders
+//	         take turns sending -rate messages/s for -duration (each stays
+//	         under the server's 5/s per user); receivers measure latency
+//	cursors  -n users in -room each send mousemove at -rate (default 30/s,
+//	         the server's cap) for -duration; counts relays and drops
+//	echo     -n clients send acked rtt events back to back (or -rate in
+//	         total per second) for -duration; acks/s and round trips
+//
+// Examples:
+//
+//	sioload -scenario idle -n 10000 -ramp 1000 -duration 30s
+//	sioload -scenario fanout -n 500 -rate 20 -duration 10s
+//	sioload -scenario echo -n 50 -transport polling -eio 3
+//
+// Exit status: 0 when the run completed, 1 when setup failed (fewer than -n
+// connections ready within -timeout) or the run could not start, 2 for bad
+// flags.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func parseFlags(args []string, stderr io.Writer) (Config, error) {
+	var cfg Config
+	fs := flag.NewFlagSet("sioload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "server base URL; loopback addresses only")
+	fs.StringVar(&cfg.Path, "path", "/socket.io/", "Socket.IO mount path")
+	fs.StringVar(&cfg.Scenario, "scenario", "idle", "idle, fanout, cursors or echo")
+	fs.IntVar(&cfg.N, "n", 0, "connections: idle 1000, fanout receivers 100, cursors users 20, echo clients 10 when 0")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "fanout: messages/s in total (default 10); cursors: moves/s per user (default 30); echo: rtt/s in total (0 = back to back)")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to hold, send or echo")
+	fs.IntVar(&cfg.EIO, "eio", 4, "Engine.IO protocol version: 4 (socket.io 3.x/4.x) or 3 (2.x)")
+	fs.StringVar(&cfg.Transport, "transport", "websocket", "websocket or polling")
+	fs.Float64Var(&cfg.Ramp, "ramp", 500, "connections opened per second (0 = as fast as possible)")
+	fs.StringVar(&cfg.Room, "room", "", "room for fanout and cursors (default load-<pid>)")
+	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "bound on setup (opening all connections), on each request or ack, and on draining")
+	fs.IntVar(&cfg.Sources, "sources", 1, "spread connections over source addresses 127.0.0.1..127.0.0.N (each has its own ephemeral ports)")
+	fs.DurationVar(&cfg.PongDelay, "pong-delay", 20*time.Millisecond, "delay before answering a v4 server ping (an instant pong can be lost by the server library)")
+	fs.DurationVar(&cfg.ConnectDelay, "connect-delay", 0, "pause between joining /chat and the first event (register, join, rtt); 0 emits at once like socket.io-client")
+	fs.DurationVar(&cfg.Progress, "progress", time.Second, "interval of progress lines on stderr (0 = none)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: sioload [flags]\n\nLoad generator for the chat server's /chat Socket.IO namespace (loopback only).\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return cfg, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "sioload:", err)
+		return 2
+	}
+	if err := cfg.check(); err != nil {
+		fmt.Fprintln(stderr, "sioload:", err)
+		return 2
+	}
+	if _, err := parseTarget(cfg.URL, cfg.Path); err != nil {
+		fmt.Fprintln(stderr, "sioload:", err)
+		return 2
+	}
+	res, err := Run(cfg, stderr)
+	if res != nil {
+		if err := json.NewEncoder(stdout).Encode(res); err != nil {
+			fmt.Fprintln(stderr, "sioload:", err)
+			return 1
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "sioload:", err)
+		return 1
+	}
+	return 0
+}
