@@ -72,6 +72,8 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	}
 	a.handler = r
 	if b.cluster != nil {
+		// Operators (and tests) ask every node who it is and how busy.
+		handlers.AttachNodeInfo(nsp, b.node)
 		// Users of nodes that died are swept from presence by whichever node
 		// gets there first; it tells their rooms they left.
 		go b.cluster.Run(bg, events.AnnounceGone(nsp))

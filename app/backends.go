@@ -30,6 +30,7 @@ type backends struct {
 	history  chat.History
 	redis    *goredis.Client      // nil on a single node
 	cluster  *store.RedisPresence // nil on a single node
+	node     string               // this node's ID in the cluster; "" on a single node
 }
 
 func openBackends(ctx context.Context, cfg config.Config, log *slog.Logger) (*backends, error) {
@@ -68,6 +69,7 @@ func openBackends(ctx context.Context, cfg config.Config, log *slog.Logger) (*ba
 		history:  store.NewRedisHistory(rdb, redisKeyPrefix),
 		redis:    rdb,
 		cluster:  presence,
+		node:     node,
 	}, nil
 }
 

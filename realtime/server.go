@@ -15,8 +15,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	goredis "github.com/redis/go-redis/v9"
-	redisadapter "github.com/zishang520/socket.io/adapters/redis/v3"
-	"github.com/zishang520/socket.io/adapters/redis/v3/adapter"
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
 	"github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -66,6 +64,9 @@ type Options struct {
 	// ClientFiles, when set, is served at Path/<name> for GET requests whose
 	// name is a regular file in it (socket.io.js, socket.io.min.js, ...).
 	ClientFiles fs.FS
+
+	// adapter, when set (by tests), replaces the adapter Redis selects.
+	adapter socket.AdapterConstructor
 }
 
 func (o *Options) setDefaults() {
@@ -126,17 +127,12 @@ func NewServer(opts Options) *Server {
 		so.SetCors(&types.Cors{Origin: append([]string(nil), opts.AllowedOrigins...), Credentials: true})
 	}
 	so.SetAllowRequest(s.allowRequest)
-	if opts.Redis != nil {
-		key := opts.RedisKey
-		if key == "" {
-			key = "socket.io"
-		}
-		aopts := &adapter.RedisAdapterOptions{}
-		aopts.SetKey(key)
-		so.SetAdapter(&adapter.RedisAdapterBuilder{
-			Redis: redisadapter.NewRedisClient(context.Background(), opts.Redis),
-			Opts:  aopts,
-		})
+	switch {
+	case opts.adapter != nil: // tests
+		so.SetAdapter(opts.adapter)
+	case opts.Redis != nil:
+		// Not the library's Redis adapter: see redisadapter.go for why.
+		so.SetAdapter(&redisAdapterBuilder{rdb: opts.Redis, key: opts.RedisKey})
 	}
 
 	s.io = socket.NewServer(nil, so)
