@@ -105,6 +105,9 @@ type Server struct {
 	engine   http.Handler
 	draining atomic.Bool
 	closing  atomic.Bool
+	// namespaces holds one *Namespace per name, so that each library
+	// namespace gets its admission middleware once.
+	namespaces sync.Map
 }
 
 // NewServer builds a server; mount it with Mount or serve Handler.
@@ -238,7 +241,14 @@ func (s *Server) serveClientFile(w http.ResponseWriter, r *http.Request) bool {
 // Of returns the namespace with the given name ("/" is the main one),
 // creating it on first use. Clients may only join namespaces created here.
 func (s *Server) Of(name string) *Namespace {
-	return &Namespace{nsp: s.io.Of(name, nil), srv: s}
+	if n, ok := s.namespaces.Load(name); ok {
+		return n.(*Namespace)
+	}
+	n, loaded := s.namespaces.LoadOrStore(name, &Namespace{nsp: s.io.Of(name, nil), srv: s})
+	if !loaded {
+		n.(*Namespace).install()
+	}
+	return n.(*Namespace)
 }
 
 // Drain refuses new sessions from now on; existing ones go on.
