@@ -29,9 +29,10 @@ test: build vet test-go test-node
 test-go:
 	CGO_ENABLED=1 go test -race -count=1 -timeout 10m ./...
 
-# Real socket.io-client generations and Chromium against the built binary.
+# Real socket.io-client generations, Chromium, Node socket.io nodes and a
+# three-node cluster behind nginx, against the built binary.
 test-node: build
-	CHAT_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 test/chat/ test/browser/
+	CHAT_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 test/chat/ test/browser/ test/interop/ test/cluster/
 
 clean:
 	rm -rf bin static/vendor/socketio/*.js static/vendor/socketio/*.map

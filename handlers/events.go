@@ -79,12 +79,24 @@ func (h ChatEvents) connect(s *realtime.Socket) {
 	}))
 
 	s.On("join", h.acked(s, func(ctx context.Context, p payload) any {
+		// The socket enters the room before the history is read, so a
+		// message posted meanwhile is delivered live if it is not in the
+		// history; clients de-duplicate by id. The domain still decides,
+		// and gives the error, when the join is refused.
+		room, verr := chat.ValidateRoom(p.str("room"))
+		_, registered := sess.User()
+		entered := verr == nil && registered && !s.InRoom(room)
+		if entered {
+			s.Join(room)
+		}
 		res, err := sess.Join(ctx, p.str("room"))
 		if err != nil {
+			if entered {
+				s.Leave(room)
+			}
 			return err
 		}
 		if !res.AlreadyMember {
-			s.Join(res.Room)
 			u, _ := sess.User()
 			s.To(res.Room).Emit("joined", roomEvent{Room: res.Room, User: u})
 		}

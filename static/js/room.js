@@ -20,8 +20,12 @@
   var ACK_TIMEOUT_MS = 10000;
   var RTT_EVERY_MS = 2000;
   var MOUSE_EVERY_MS = 34; // at most ~30 mousemove events per second
-  var RETAKE_NAME_MS = 1500; // after a reconnect the old session may still hold our name
-  var RETAKE_NAME_TRIES = 20;
+  // After a reconnect the old session may still hold our name: until the
+  // server's ping timeout notices it is gone (up to ping interval + ping
+  // timeout, 45 s by default), or until a dead node's heartbeat expires in a
+  // cluster (about 20 s). Retry for a minute.
+  var RETAKE_NAME_MS = 1500;
+  var RETAKE_NAME_TRIES = 40;
   var OLDER_PAGE = 50;
   var HISTORY_PAGE = 100;
 

@@ -88,4 +88,113 @@ async function start(opts = {}) {
   };
 }
 
-module.exports = { start, freePort, BIN };
+// childPids lists the direct children of pid (Linux /proc), so that a helper
+// whose master process had to be killed (nginx) does not leave its workers
+// behind.
+function childPids(pid) {
+  const out = [];
+  let tasks = [];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      for (const c of fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/)) {
+        if (c) out.push(Number(c));
+      }
+    } catch {
+      // the task ended meanwhile
+    }
+  }
+  return out;
+}
+
+// startProcess({name, cmd, args, ready, readyMs, logFile}) spawns a helper
+// process (redis-server, nginx, ...) with its output kept, and resolves once
+// ready() (an async function that throws until the process serves) resolves,
+// within readyMs. stop() signals the process by PID, waits for its exit, and
+// after graceMs kills it and whatever children it had.
+//
+// With logFile, stdout and stderr go to that file instead of a pipe: Node's
+// pipes are sockets, which a process cannot open() as /dev/stdout (nginx's
+// access_log /dev/stdout).
+async function startProcess({ name, cmd, args = [], ready, readyMs = 10000, cwd, logFile }) {
+  let out = '';
+  let proc;
+  if (logFile) {
+    const fd = fs.openSync(logFile, 'a');
+    try {
+      proc = spawn(cmd, args, { stdio: ['ignore', fd, fd], cwd });
+    } finally {
+      fs.closeSync(fd);
+    }
+  } else {
+    proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
+    const keep = (d) => {
+      out += d;
+      if (out.length > 200000) out = out.slice(-100000);
+    };
+    proc.stdout.on('data', keep);
+    proc.stderr.on('data', keep);
+  }
+  const output = () => {
+    if (!logFile) return out;
+    try {
+      return fs.readFileSync(logFile, 'utf8').slice(-100000);
+    } catch {
+      return '';
+    }
+  };
+  let spawnError = null;
+  proc.on('error', (e) => (spawnError = e));
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const alive = () => proc.exitCode === null && proc.signalCode === null;
+  const handle = {
+    name,
+    pid: proc.pid,
+    exited,
+    output,
+    async stop({ signal = 'SIGTERM', graceMs = 5000 } = {}) {
+      if (!alive()) return exited;
+      const children = childPids(proc.pid);
+      proc.kill(signal);
+      let t;
+      const res = await Promise.race([exited, new Promise((r) => (t = setTimeout(r, graceMs)))]);
+      clearTimeout(t);
+      if (res) return res;
+      for (const pid of [...children, ...childPids(proc.pid)]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      proc.kill('SIGKILL');
+      return exited;
+    },
+  };
+  const deadline = Date.now() + readyMs;
+  let last;
+  for (;;) {
+    if (spawnError) throw new Error(`${name}: ${spawnError.message}`);
+    if (!alive()) {
+      const e = await exited;
+      throw new Error(`${name} exited early (${e.code ?? e.signal})\n${output()}`);
+    }
+    try {
+      await ready();
+      return handle;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      await handle.stop({ signal: 'SIGKILL', graceMs: 2000 });
+      throw new Error(`${name} not ready after ${readyMs}ms: ${last && last.message}\n${output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+module.exports = { start, startProcess, freePort, childPids, BIN };
