@@ -1,18 +1,12 @@
 // Process lifecycle with real clients: history survives a restart, and a
 // graceful shutdown makes every client generation reconnect by itself.
 'use strict';
+const { within } = require('../lib/wait');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const server = require('../lib/server');
 const clients = { 2: require('sio-client-2'), 4: require('sio-client-4') };
 
-function within(promise, what, ms = 5000) {
-  let t;
-  const timeout = new Promise((_, rej) => {
-    t = setTimeout(() => rej(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(t));
-}
 
 function connect(url, gen, transports) {
   const s = clients[gen](url + '/chat', { forceNew: true, transports, reconnectionDelay: 100, reconnectionDelayMax: 200 });

@@ -1,21 +1,14 @@
 // The /chat event protocol, driven by real socket.io-client 4.x and 2.x
 // against the real server binary.
 'use strict';
+const { within } = require('../lib/wait');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const server = require('../lib/server');
 const io4 = require('sio-client-4');
 const io2 = require('sio-client-2');
 
-const STEP = 5000; // bound on any single awaited event
 
-function within(promise, what, ms = STEP) {
-  let t;
-  const timeout = new Promise((_, rej) => {
-    t = setTimeout(() => rej(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(t));
-}
 
 // client(url, {gen, transports}) connects to /chat and resolves once connected.
 async function client(url, { gen = 4, transports } = {}) {

@@ -14,6 +14,7 @@
 // Needs nginx and redis-server; without them the suite is skipped, unless
 // CI=true, where it fails.
 'use strict';
+const { within, waitUntil, delay, STEP } = require('../lib/wait');
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -27,7 +28,6 @@ const io2 = require('sio-client-2');
 const server = require('../lib/server');
 
 const NGINX_CONF = path.join(__dirname, '..', '..', 'deploy', 'nginx.conf');
-const STEP = 5000; // bound on any single awaited event
 // A dead node's names and members go within store.NodeTTL (15s) plus a sweep
 // interval (5s); the suite allows twice that.
 const NODE_LOSS_BOUND = 40000;
@@ -63,31 +63,8 @@ const missing = [!NGINX && 'nginx', !REDIS && 'redis-server'].filter(Boolean);
 const CI = process.env.CI === 'true';
 const skip = missing.length && !CI ? `needs ${missing.join(' and ')} (apt-get install ${missing.join(' ')})` : false;
 
-const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function within(promise, what, ms = STEP) {
-  let t;
-  const timeout = new Promise((_, rej) => {
-    t = setTimeout(() => rej(new Error(`timed out after ${ms}ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(t));
-}
 
-// waitUntil polls an async condition until it returns a truthy value.
-async function waitUntil(cond, what, ms, every = 100) {
-  const deadline = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}${last ? ': ' + last.message : ''}`);
-    await delay(every);
-  }
-}
 
 function redisPing(port) {
   return new Promise((resolve, reject) => {

@@ -11,6 +11,7 @@
 // Needs redis-server on PATH (or REDIS_SERVER); skips without it unless
 // CI=true. Run: node --test test/interop/
 'use strict';
+const { within, waitUntil, STEP } = require('../lib/wait');
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('node:child_process');
@@ -21,36 +22,13 @@ const { createClient } = require('redis');
 const notepack = require('notepack.io');
 const io4 = require('sio-client-4');
 
-const STEP = 5000; // bound on any single awaited event
 const REQUESTS_TIMEOUT = 3000; // the Node adapter's bound on cluster requests
 
 const REDIS_BIN = process.env.REDIS_SERVER || 'redis-server';
 const haveRedis = spawnSync(REDIS_BIN, ['--version']).status === 0;
 const skip = !haveRedis && process.env.CI !== 'true' ? `${REDIS_BIN} is not installed` : false;
 
-function within(promise, what, ms = STEP) {
-  let t;
-  const timeout = new Promise((_, rej) => {
-    t = setTimeout(() => rej(new Error(`timed out after ${ms}ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(t));
-}
 
-// poll retries fn until it returns something truthy, within ms.
-async function poll(fn, what, ms = STEP, every = 20) {
-  const deadline = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}${last ? ': ' + last.message : ''}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
 
 async function startRedis() {
   const port = await server.freePort();
@@ -62,7 +40,7 @@ async function startRedis() {
   const probe = createClient({ url, socket: { reconnectStrategy: false } });
   probe.on('error', () => {});
   try {
-    await poll(async () => {
+    await waitUntil(async () => {
       if (proc.exitCode !== null) throw new Error('redis-server exited');
       const c = probe.duplicate();
       c.on('error', () => {});
@@ -200,7 +178,7 @@ describe('Go and Node servers in one Redis-adapter cluster', { skip, timeout: 12
     await wire.pSubscribe('socket.io#/chat#*', (msg, channel) => wireMessages.push({ channel: channel.toString(), msg: notepack.decode(msg) }), true);
     // The Go nodes subscribe before /readyz; Node's adapter subscribes in
     // the background: wait until Redis counts the three servers.
-    await poll(async () => (await nodeSrv.chat.adapter.serverCount()) === 3, 'three servers on socket.io-request#/chat#');
+    await waitUntil(async () => (await nodeSrv.chat.adapter.serverCount()) === 3, 'three servers on socket.io-request#/chat#');
   });
 
   after(async () => {
@@ -290,7 +268,7 @@ describe('Go and Node servers in one Redis-adapter cluster', { skip, timeout: 12
     wireMessages.length = 0;
     volatileWrites.length = 0;
     let cursor;
-    await poll(async () => {
+    await waitUntil(async () => {
       gopher.emit('mousemove', { room: 'r3', x: 0.25, y: 0.75 });
       cursor = nina.inbox.find((m) => m.event === 'mousemove');
       return cursor;
