@@ -1,0 +1,135 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socketio-go/chatserver/config"
+)
+
+// start serves a fresh app on a random loopback port; stop cancels it and
+// returns Serve's result.
+func start(t *testing.T) (base string, a *App, stop func() error) {
+	t.Helper()
+	gin.SetMode(gin.ReleaseMode)
+	cfg, err := config.Parse([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--shutdown-timeout", "2s"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err = New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatal("Serve did not return within 10s of the cancel")
+			return nil
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
+	return "http://" + ln.Addr().String(), a, stop
+}
+
+func get(t *testing.T, url string) (int, http.Header, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, string(b)
+}
+
+func TestRoutes(t *testing.T) {
+	base, _, _ := start(t)
+	for _, tc := range []struct {
+		path, contains, contentType string
+		status                      int
+	}{
+		{"/healthz", `"ok"`, "application/json", 200},
+		{"/readyz", `"ready"`, "application/json", 200},
+		{"/", "<form", "text/html", 200},
+		{"/rooms/lobby", "/socket.io/socket.io.min.js", "text/html", 200},
+		{"/legacy/rooms/lobby", "/socket.io/socket.io.v2.js", "text/html", 200},
+		{"/rooms/Not%20Valid", "room", "text/html", 400},
+		{"/api/rooms", `{"rooms":[]}`, "application/json", 200},
+		{"/api/rooms/lobby/messages?limit=x", `"bad_request"`, "application/json", 400},
+		{"/static/css/app.css", "{", "text/css", 200},
+		{"/socket.io/socket.io.min.js", "io", "application/javascript", 200},
+		{"/socket.io/socket.io.v2.js", "io", "application/javascript", 200},
+		{"/socket.io/?EIO=4&transport=polling", `"sid"`, "text/plain", 200},
+		{"/socket.io/?EIO=9&transport=polling", `"Unsupported protocol version"`, "application/json", 400},
+		{"/socket.io/?EIO=4&transport=carrier-pigeon", `"Transport unknown"`, "application/json", 400},
+	} {
+		status, h, body := get(t, base+tc.path)
+		if status != tc.status || !strings.Contains(body, tc.contains) || !strings.HasPrefix(h.Get("Content-Type"), tc.contentType) {
+			t.Errorf("GET %s = %d %q %.80q; want %d %s containing %q", tc.path, status, h.Get("Content-Type"), body, tc.status, tc.contentType, tc.contains)
+		}
+	}
+}
+
+// A browser page of another origin may not open a session unless allowed.
+func TestForeignOriginRefused(t *testing.T) {
+	base, _, _ := start(t)
+	req, _ := http.NewRequest(http.MethodGet, base+"/socket.io/?EIO=4&transport=polling", nil)
+	req.Header.Set("Origin", "https://elsewhere.example")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "origin not allowed") {
+		t.Fatalf("foreign origin: %d %s", res.StatusCode, b)
+	}
+	req.Header.Set("Origin", base)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("same origin: %d", res.StatusCode)
+	}
+}
+
+func TestShutdownMarksNotReadyAndReturns(t *testing.T) {
+	base, a, stop := start(t)
+	if !a.Ready() {
+		t.Fatal("not ready after start")
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Serve after shutdown: %v", err)
+	}
+	if a.Ready() {
+		t.Error("still ready after shutdown")
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("still listening after shutdown")
+	}
+}
