@@ -26,6 +26,7 @@ const { createClient } = require('redis');
 const io4 = require('sio-client-4');
 const io2 = require('sio-client-2');
 const server = require('../lib/server');
+const redisServer = require('../lib/redis');
 
 const NGINX_CONF = path.join(__dirname, '..', '..', 'deploy', 'nginx.conf');
 // A dead node's names and members go within store.NodeTTL (15s) plus a sweep
@@ -66,18 +67,6 @@ const skip = missing.length && !CI ? `needs ${missing.join(' and ')} (apt-get in
 
 
 
-function redisPing(port) {
-  return new Promise((resolve, reject) => {
-    const c = net.connect({ host: '127.0.0.1', port }, () => c.write('PING\r\n'));
-    c.setTimeout(1000, () => c.destroy(new Error('redis PING timed out')));
-    c.on('data', (d) => {
-      c.destroy();
-      if (String(d).startsWith('+PONG')) resolve();
-      else reject(new Error('redis answered ' + JSON.stringify(String(d))));
-    });
-    c.on('error', reject);
-  });
-}
 
 function httpGet(url, localAddress) {
   return new Promise((resolve, reject) => {
@@ -358,14 +347,9 @@ describe('cluster: three nodes behind nginx', { skip }, () => {
     if (missing.length) throw new Error(`CI=true but ${missing.join(' and ')} missing`);
 
     // Redis, on loopback only, without persistence.
-    const rdir = mkdtemp('chat-cluster-redis-');
-    redisPort = await server.freePort();
-    redis = await server.startProcess({
-      name: 'redis-server',
-      cmd: REDIS,
-      args: ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', rdir],
-      ready: () => redisPing(redisPort),
-    });
+    const r = await redisServer.start();
+    redis = r;
+    redisPort = r.port;
     rdb = createClient({ url: `redis://127.0.0.1:${redisPort}/0` });
     rdb.on('error', () => {}); // reconnects by itself; calls fail meanwhile
     await rdb.connect();

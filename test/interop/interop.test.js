@@ -14,7 +14,6 @@
 const { within, waitUntil, STEP } = require('../lib/wait');
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, spawnSync } = require('node:child_process');
 const server = require('../lib/server');
 const { startNodeServer } = require('./node-server');
 const { Emitter } = require('@socket.io/redis-emitter');
@@ -24,49 +23,12 @@ const io4 = require('sio-client-4');
 
 const REQUESTS_TIMEOUT = 3000; // the Node adapter's bound on cluster requests
 
-const REDIS_BIN = process.env.REDIS_SERVER || 'redis-server';
-const haveRedis = spawnSync(REDIS_BIN, ['--version']).status === 0;
+const redisServer = require('../lib/redis');
+const { haveRedis, REDIS_BIN } = redisServer;
 const skip = !haveRedis && process.env.CI !== 'true' ? `${REDIS_BIN} is not installed` : false;
 
 
 
-async function startRedis() {
-  const port = await server.freePort();
-  const proc = spawn(REDIS_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  const exited = new Promise((resolve) => proc.once('exit', resolve));
-  const url = `redis://127.0.0.1:${port}/0`;
-  const probe = createClient({ url, socket: { reconnectStrategy: false } });
-  probe.on('error', () => {});
-  try {
-    await waitUntil(async () => {
-      if (proc.exitCode !== null) throw new Error('redis-server exited');
-      const c = probe.duplicate();
-      c.on('error', () => {});
-      try {
-        await c.connect();
-        return (await c.ping()) === 'PONG';
-      } finally {
-        await c.disconnect().catch(() => {});
-      }
-    }, 'redis-server to answer');
-  } catch (e) {
-    proc.kill('SIGKILL');
-    throw e;
-  }
-  return {
-    url,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
-      }
-    },
-  };
-}
 
 describe('Go and Node servers in one Redis-adapter cluster', { skip, timeout: 120000 }, () => {
   let redis;
@@ -162,7 +124,7 @@ describe('Go and Node servers in one Redis-adapter cluster', { skip, timeout: 12
 
   before(async () => {
     if (!haveRedis) throw new Error(`${REDIS_BIN} is not installed (CI=true: not skipping)`);
-    redis = await startRedis();
+    redis = await redisServer.start();
     [goA, goB] = await Promise.all([
       server.start({ args: ['--redis', redis.url] }),
       server.start({ args: ['--redis', redis.url] }),
