@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# Profiles the chat server under load: bench/profile (the real app, started
+# through app.Run like the binary, plus net/http/pprof on a second loopback
+# port) pinned to CPU 0, sioload pinned to CPU 1, as in bench/run.sh.
+#
+#   fanout   FANOUT_N receivers, FANOUT_RATE msg/s: CPU and allocation
+#            profiles over PROFILE_S seconds of the sending phase
+#   cursors  CURSORS_N users x 30 moves/s: the same
+#   idle     IDLE_N registered connections: goroutines and heap per connection
+#
+# Writes bench/results/profile-<scenario>.{cpu,allocs}.pb.gz, the
+# `go tool pprof -top` listings and a per-package breakdown in
+# bench/results/profile.md. Loopback only; every process by PID, bounded.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+FANOUT_N=${FANOUT_N:-1000}
+FANOUT_RATE=${FANOUT_RATE:-50}
+CURSORS_N=${CURSORS_N:-50}
+IDLE_N=${IDLE_N:-5000}
+PROFILE_S=${PROFILE_S:-8}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+OUT=bench/results
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/chatprof.XXXXXX")
+SPID=""
+LPID=""
+
+cleanup() {
+	if [[ -n "$LPID" ]] && kill -0 "$LPID" 2>/dev/null; then kill -TERM "$LPID" 2>/dev/null || true; fi
+	stop_server
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+hard=$(ulimit -Hn)
+if [[ "$hard" == unlimited ]]; then ulimit -n 1048576; else ulimit -n "$hard"; fi
+
+echo "building" >&2
+go build -o "$WORK/profile" ./bench/profile
+go build -o "$WORK/sioload" ./cmd/sioload
+mkdir -p "$OUT"
+
+free_port() {
+	node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+start_server() {
+	PORT=$(free_port)
+	PPORT=$(free_port)
+	local data
+	data=$(mktemp -d "$WORK/data.XXXXXX")
+	taskset -c "$SERVER_CPU" "$WORK/profile" -pprof "127.0.0.1:$PPORT" --addr "127.0.0.1:$PORT" --data "$data" \
+		>"$WORK/server.log" 2>&1 &
+	SPID=$!
+	local i
+	for i in $(seq 100); do
+		curl -sf -m 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
+		kill -0 "$SPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "server did not start" >&2
+	tail "$WORK/server.log" >&2
+	return 1
+}
+
+stop_server() {
+	local pid=$SPID i
+	SPID=""
+	[[ -z "$pid" ]] && return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 120); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
+}
+
+# load SCENARIO MARKER ARGS...: starts sioload and waits for MARKER on its stderr.
+load() {
+	local scenario=$1 marker=$2
+	shift 2
+	timeout -k 5 300 taskset -c "$LOAD_CPU" "$WORK/sioload" -url "http://127.0.0.1:$PORT" -connect-delay 50ms \
+		-progress 0 -ramp 1000 -scenario "$scenario" "$@" >"$WORK/$scenario.json" 2>"$WORK/$scenario.err" &
+	LPID=$!
+	local i
+	for i in $(seq 1500); do
+		grep -q "$marker" "$WORK/$scenario.err" && return 0
+		kill -0 "$LPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "sioload $scenario never reached '$marker':" >&2
+	cat "$WORK/$scenario.err" >&2
+	return 1
+}
+
+# finish_load: waits for sioload (not in a subshell: it is our child).
+finish_load() {
+	wait "$LPID" || true
+	LPID=""
+}
+
+# profile NAME: CPU and allocation (delta) profiles over PROFILE_S seconds.
+profile() {
+	local name=$1 base="http://127.0.0.1:$PPORT/debug/pprof"
+	curl -sf -m $((PROFILE_S + 30)) -o "$OUT/profile-$name.cpu.pb.gz" "$base/profile?seconds=$PROFILE_S" &
+	local c=$!
+	curl -sf -m $((PROFILE_S + 30)) -o "$OUT/profile-$name.allocs.pb.gz" "$base/allocs?seconds=$PROFILE_S" &
+	local a=$!
+	wait "$c" "$a"
+}
+
+# groups: share of the flat samples by package family (runtime split into
+# GC, allocation, stack work and scheduling).
+groups() {
+	go tool pprof -top -nodecount=100000 -nodefraction=0 "$@" 2>/dev/null | awk '
+		/^ *[0-9.]+[a-zA-Z]* +[0-9.]+%/ {
+			v = $2; sub(/%/, "", v); fn = $6
+			g = "other"
+			if (fn ~ /^github\.com\/zishang520\//) g = "zishang520/socket.io (the library)"
+			else if (fn ~ /^github\.com\/gorilla\/websocket/) g = "gorilla/websocket (called by the library)"
+			else if (fn ~ /^github\.com\/socketio-go\/chatserver\//) g = "chatserver (ours)"
+			else if (fn ~ /^go\.etcd\.io\/bbolt/) g = "bbolt (history on disk)"
+			else if (fn ~ /^github\.com\/gin-gonic/) g = "gin"
+			else if (fn ~ /^encoding\/json|^reflect\./) g = "encoding/json + reflect"
+			else if (fn ~ /^syscall\.|^internal\/poll|^internal\/runtime\/syscall|^net\.|^os\./) g = "system calls (socket reads/writes), net"
+			else if (fn ~ /^runtime\.(gc|scan|mark|sweep|tryDeferToSpanScan|findObject|greyobject|wbBuf|extractHeapBits|spanClass|heapArenaOf|spanOf|typePointers|bulkBarrier|shade)|^runtime\.\(\*(gcWork|mspan|spanInlineMarkBits|gcBits|sweepLocked|mheap)\)|^runtime\.\(\*spanSet\)/) g = "runtime: garbage collection"
+			else if (fn ~ /^runtime\.(mallocgc|nextFreeFast|memclrNoHeapPointers|makeslice|growslice|newobject|heapSetType|publicationBarrier)|^runtime\.\(\*(mcache|mcentral)\)/) g = "runtime: allocation"
+			else if (fn ~ /^runtime\.(newstack|copystack|adjust|pcvalue|step|findfunc|funcspdelta|funcInfo|readvarint|scanstack)|^runtime\.\(\*(unwinder|stkframe|moduledata)\)/) g = "runtime: stack growth and stack scanning"
+			else if (fn ~ /^runtime\.(schedule|findRunnable|park|gopark|goready|ready|runq|netpoll|futex|notesleep|notewakeup|mcall|gosched|execute|casgstatus|lock|unlock|newproc|goexit|wakep|startm|stopm|resetspinning|checkTimers|nanotime|procyield|osyield|usleep|runtimer|semacquire|semrelease)/) g = "runtime: scheduler, timers, locks"
+			else if (fn ~ /^internal\/runtime\/maps|^runtime\.(aeshash|memhash|strhash|mapaccess|mapassign)|^aeshash/) g = "maps and hashing"
+			else if (fn ~ /^runtime\./) g = "runtime: other"
+			else if (fn ~ /^sync\.|^sync\/atomic|^internal\/sync/) g = "sync, atomics"
+			s[g] += v
+		}
+		END { for (g in s) if (s[g] >= 0.05) printf "| %s | %.1f%% |\n", g, s[g] }' | sort -t'|' -k3 -rn
+}
+
+# callsites: cumulative share (time spent in it and below) of selected
+# functions, to tell the library's work from ours.
+callsites() {
+	go tool pprof -top -cum -nodecount=100000 -nodefraction=0 "$@" 2>/dev/null | awk '
+		BEGIN {
+			n = 0
+			L[++n] = "library: Engine.IO WebSocket write queue (transports.(*websocket).send)"; R[n] = "transports\\.\\(\\*websocket\\)\\.send$"
+			L[++n] = "  gorilla PreparedMessage built per receiver ((*PreparedMessage).frame)"; R[n] = "websocket\\.\\(\\*PreparedMessage\\)\\.frame$"
+			L[++n] = "  socket write system calls (syscall.write)"; R[n] = "^syscall\\.write$"
+			L[++n] = "library: reading and dispatching client packets (StartReader)"; R[n] = "transports\\.StartReader\\.func"
+			L[++n] = "library: Socket.IO broadcast (BroadcastOperator.Emit)"; R[n] = "socket/v3\\.\\(\\*BroadcastOperator\\)\\.Emit$"
+			L[++n] = "ours: /chat event handlers (handlers.ChatEvents.*, with the library calls they make)"; R[n] = "chatserver/handlers\\.ChatEvents"
+			L[++n] = "ours: chat domain (chat.*)"; R[n] = "chatserver/chat\\.\\(\\*Session\\)"
+			L[++n] = "ours: history append on disk (store.(*BoltHistory).Append)"; R[n] = "store\\.\\(\\*BoltHistory\\)\\.Append$"
+			L[++n] = "allocation (runtime.mallocgc, with GC assists)"; R[n] = "^runtime\\.mallocgc$"
+			L[++n] = "  GC assists charged to allocating goroutines"; R[n] = "^runtime\\.gcAssistAlloc$"
+			L[++n] = "GC background workers (runtime.gcBgMarkWorker)"; R[n] = "^runtime\\.gcBgMarkWorker$"
+			L[++n] = "goroutine stack growth (runtime.newstack)"; R[n] = "^runtime\\.newstack$"
+			L[++n] = "scheduler (runtime.schedule)"; R[n] = "^runtime\\.schedule$"
+		}
+		/^ *[0-9.]+[a-zA-Z]* +[0-9.]+%/ {
+			c = $5; sub(/%/, "", c); fn = $6
+			for (i = 1; i <= n; i++) if (fn ~ R[i] && c + 0 > M[i]) M[i] = c + 0
+		}
+		END { for (i = 1; i <= n; i++) printf "| %s | %.1f%% |\n", L[i], M[i] }'
+}
+
+report() {
+	local name=$1
+	{
+		echo "### $name: CPU, top 25 by flat time"
+		echo
+		echo '```'
+		go tool pprof -top -nodecount=25 "$OUT/profile-$name.cpu.pb.gz" 2>/dev/null | sed -n '/^Showing\|^ *flat/,$p'
+		echo '```'
+		echo
+		echo "### $name: CPU, top 25 by cumulative time"
+		echo
+		echo '```'
+		go tool pprof -top -cum -nodecount=25 "$OUT/profile-$name.cpu.pb.gz" 2>/dev/null | sed -n '/^ *flat/,$p'
+		echo '```'
+		echo
+		echo "### $name: CPU by package (flat)"
+		echo
+		echo '| where | flat share |'
+		echo '| --- | ---: |'
+		groups "$OUT/profile-$name.cpu.pb.gz"
+		echo
+		echo "### $name: CPU under selected call sites (cumulative)"
+		echo
+		echo '| call site | cumulative share |'
+		echo '| --- | ---: |'
+		callsites "$OUT/profile-$name.cpu.pb.gz"
+		echo
+		echo "### $name: allocations over ${PROFILE_S}s, top 20 by bytes"
+		echo
+		echo '```'
+		go tool pprof -top -sample_index=alloc_space -nodecount=20 "$OUT/profile-$name.allocs.pb.gz" 2>/dev/null | sed -n '/^Showing\|^ *flat/,$p'
+		echo '```'
+		echo
+		echo "### $name: allocations by package (flat bytes)"
+		echo
+		echo '| where | flat share |'
+		echo '| --- | ---: |'
+		groups -sample_index=alloc_space "$OUT/profile-$name.allocs.pb.gz"
+		echo
+	} >>"$WORK/profile.md"
+}
+
+{
+	echo "## Profiles — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo
+	echo "bench/profile.sh on $(nproc) CPUs ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)); server on CPU $SERVER_CPU (GOMAXPROCS 1), sioload on CPU $LOAD_CPU; ${PROFILE_S}s profiles during the sending phase."
+	echo
+} >"$WORK/profile.md"
+
+# fanout
+start_server
+load fanout 'sending' -n "$FANOUT_N" -rate "$FANOUT_RATE" -duration $((PROFILE_S + 2))s -timeout 120s
+sleep 1
+profile fanout
+finish_load
+res=$(cat "$WORK/fanout.json")
+stop_server
+echo "fanout: $res" >&2
+{ echo "fanout run (sioload): \`$res\`"; echo; } >>"$WORK/profile.md"
+report fanout
+
+# cursors
+start_server
+load cursors 'sending' -n "$CURSORS_N" -duration $((PROFILE_S + 2))s -timeout 60s
+sleep 1
+profile cursors
+finish_load
+res=$(cat "$WORK/cursors.json")
+stop_server
+echo "cursors: $res" >&2
+{ echo "cursors run (sioload): \`$res\`"; echo; } >>"$WORK/profile.md"
+report cursors
+
+# idle: goroutines and heap per connection
+start_server
+base="http://127.0.0.1:$PPORT/debug/pprof"
+g0=$(curl -sf "$base/goroutine?debug=1" | awk 'NR==1 {print $NF}')
+h0=$(curl -sf "$base/heap?debug=1&gc=1" | awk '/^# HeapInuse/ {print $NF}')
+s0=$(curl -sf "$base/heap?debug=1" | awk '/^# Stack = / {print $4}')
+load idle 'holding for' -n "$IDLE_N" -duration 8s -timeout 60s
+sleep 3
+g1=$(curl -sf "$base/goroutine?debug=1" | awk 'NR==1 {print $NF}')
+curl -sf -o "$OUT/profile-idle.heap.pb.gz" "$base/heap?gc=1"
+h1=$(curl -sf "$base/heap?debug=1" | awk '/^# HeapInuse/ {print $NF}')
+s1=$(curl -sf "$base/heap?debug=1" | awk '/^# Stack = / {print $4}')
+# debug=1 groups identical stacks; the last frame of each is where the
+# goroutine started.
+curl -sf "$base/goroutine?debug=1" | awk -F'\t' '
+	/^[0-9]+ @/ {split($0, a, " "); n = a[1]; last = ""; next}
+	/^#\t/ {last = $3; next}
+	/^$/ {if (n && last != "") {sub(/\+0x[0-9a-f]+$/, "", last); c[last] += n}; n = 0}
+	END {if (n) {sub(/\+0x[0-9a-f]+$/, "", last); c[last] += n}; for (f in c) print c[f], f}' | sort -rn | head -12 >"$WORK/goroutines.txt" || true
+finish_load
+res=$(cat "$WORK/idle.json")
+stop_server
+echo "idle: $res" >&2
+{
+	echo "### idle: $IDLE_N registered connections"
+	echo
+	echo "idle run (sioload): \`$res\`"
+	echo
+	echo "| | before | holding | per connection |"
+	echo "| --- | ---: | ---: | ---: |"
+	echo "| goroutines | $g0 | $g1 | $(awk -v a="$g0" -v b="$g1" -v n="$IDLE_N" 'BEGIN{printf "%.2f", (b-a)/n}') |"
+	echo "| Go heap in use, KiB | $((h0 / 1024)) | $((h1 / 1024)) | $(awk -v a="$h0" -v b="$h1" -v n="$IDLE_N" 'BEGIN{printf "%.1f", (b-a)/n/1024}') |"
+	echo "| goroutine stacks, KiB | $((s0 / 1024)) | $((s1 / 1024)) | $(awk -v a="$s0" -v b="$s1" -v n="$IDLE_N" 'BEGIN{printf "%.1f", (b-a)/n/1024}') |"
+	echo
+	echo "Goroutines while holding, by the function they started in (count, function):"
+	echo
+	echo '```'
+	cat "$WORK/goroutines.txt"
+	echo '```'
+	echo
+	echo "### idle: heap in use, top 20"
+	echo
+	echo '```'
+	go tool pprof -top -sample_index=inuse_space -nodecount=20 "$OUT/profile-idle.heap.pb.gz" 2>/dev/null | sed -n '/^Showing\|^ *flat/,$p'
+	echo '```'
+	echo
+	echo "### idle: heap in use by package"
+	echo
+	echo '| where | flat share |'
+	echo '| --- | ---: |'
+	groups -sample_index=inuse_space "$OUT/profile-idle.heap.pb.gz"
+} >>"$WORK/profile.md"
+
+cp "$WORK/profile.md" "$OUT/profile.md"
+cat "$OUT/profile.md"
