@@ -20,7 +20,7 @@ import (
 func start(t *testing.T) (base string, a *App, stop func() error) {
 	t.Helper()
 	gin.SetMode(gin.ReleaseMode)
-	cfg, err := config.Parse([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--shutdown-timeout", "2s"}, func(string) string { return "" }, io.Discard)
+	cfg, err := config.Parse([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--shutdown-timeout", "5s"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

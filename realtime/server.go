@@ -257,6 +257,11 @@ func (s *Server) Drain() { s.draining.Store(true) }
 // Draining reports whether Drain was called.
 func (s *Server) Draining() bool { return s.draining.Load() }
 
+// closeGrace bounds the orderly close of sessions on shutdown. A polling
+// client re-polls as soon as a poll returns, so a session still open after
+// this long has been abandoned by its client (and would time out anyway).
+const closeGrace = 3 * time.Second
+
 // Close closes every client connection at the transport level, the way a
 // process exit would look to clients: socket.io.js sees "transport close"
 // and reconnects (elsewhere, or here after a restart). It also drains.
@@ -266,12 +271,15 @@ func (s *Server) Draining() bool { return s.draining.Load() }
 // clients get a close packet too: the library's own shutdown drops polling
 // sessions at once, and a client that is between two poll requests then
 // gets "Session ID unknown" on the next one and sees "transport error".
-// Close waits for that until ctx ends (keep serving HTTP meanwhile: a
-// polling client learns of the close from its next request); what is left
-// then is dropped, and the error says how many sessions that was.
+// Close waits for that at most closeGrace or until ctx ends (keep serving
+// HTTP meanwhile: a polling client learns of the close from its next
+// request, which a live client sends at once); what is left then is
+// dropped, and the error says how many sessions that was.
 func (s *Server) Close(ctx context.Context) error {
 	s.Drain()
 	s.closing.Store(true)
+	ctx, cancel := context.WithTimeout(ctx, closeGrace)
+	defer cancel()
 	err := s.closeSessions(ctx)
 	done := make(chan struct{})
 	s.io.Close(func(error) { close(done) })
