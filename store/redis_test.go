@@ -245,12 +245,12 @@ func TestRedisPresenceSharedAcrossNodes(t *testing.T) {
 	must(t, p2.Join(ctx, "lobby", bob))
 	must(t, p2.Join(ctx, "other", bob))
 	for _, p := range []*store.RedisPresence{p1, p2} {
-		wantUsers(t, p, "lobby", alice, bob)
-		wantRoomList(t, p, chat.RoomInfo{Name: "lobby", Members: 2}, chat.RoomInfo{Name: "other", Members: 1})
+		storetest.WantMembers(t, p, "lobby", alice, bob)
+		storetest.WantRooms(t, p, chat.RoomInfo{Name: "lobby", Members: 2}, chat.RoomInfo{Name: "other", Members: 1})
 	}
 	// A leave through the other node is seen everywhere too.
 	must(t, p2.Leave(ctx, "lobby", alice.ID))
-	wantUsers(t, p1, "lobby", bob)
+	storetest.WantMembers(t, p1, "lobby", bob)
 
 	n1 := store.NewRedisNames(rdb, prefix, store.WithNodeID("n1"))
 	n2 := store.NewRedisNames(rdb, prefix, store.WithNodeID("n2"))
@@ -349,11 +349,11 @@ func TestRedisDeadNodeIsSwept(t *testing.T) {
 	must(t, dying.Join(ctx, "lobby", bob))
 	must(t, dying.Join(ctx, "games", alice))
 	must(t, survivor.Join(ctx, "lobby", carol))
-	wantUsers(t, survivor, "lobby", alice, bob, carol)
+	storetest.WantMembers(t, survivor, "lobby", alice, bob, carol)
 
 	// While the heartbeat runs, nothing is swept even well past the TTL.
 	time.Sleep(2 * ttl)
-	wantUsers(t, survivor, "lobby", alice, bob, carol)
+	storetest.WantMembers(t, survivor, "lobby", alice, bob, carol)
 	if err := survivorNames.Claim(ctx, "ALICE", "c9"); !errors.Is(err, chat.ErrNameTaken) {
 		t.Fatalf("live node's name claimed by another: %v", err)
 	}
@@ -369,9 +369,9 @@ func TestRedisDeadNodeIsSwept(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("onGone calls = %v, want %v", got, want)
 	}
-	wantUsers(t, survivor, "lobby", carol)
-	wantUsers(t, survivor, "games")
-	wantRoomList(t, survivor, chat.RoomInfo{Name: "lobby", Members: 1})
+	storetest.WantMembers(t, survivor, "lobby", carol)
+	storetest.WantMembers(t, survivor, "games")
+	storetest.WantRooms(t, survivor, chat.RoomInfo{Name: "lobby", Members: 1})
 	if n := dyingGone.Load(); n != 0 {
 		t.Fatalf("the dead node reported %d of its own users gone", n)
 	}
@@ -452,7 +452,7 @@ func TestRedisConcurrentSweepersReportOnce(t *testing.T) {
 	if len(got) != users || len(slices.Compact(slices.Clone(got))) != users {
 		t.Fatalf("got %d callbacks (%d distinct), want %d", len(got), len(slices.Compact(slices.Clone(got))), users)
 	}
-	wantRoomList(t, dead)
+	storetest.WantRooms(t, dead)
 }
 
 func TestRedisRestartReconnects(t *testing.T) {
@@ -506,7 +506,7 @@ func TestRedisRestartReconnects(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	must(t, presence.Join(ctx, "lobby", alice))
-	wantUsers(t, presence, "lobby", alice)
+	storetest.WantMembers(t, presence, "lobby", alice)
 	m, err := history.Append(ctx, chat.Message{Room: "lobby", Text: "after"})
 	must(t, err)
 	got, err := history.Recent(ctx, "lobby", 10)
@@ -533,23 +533,5 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-func wantUsers(t *testing.T, p chat.Presence, room string, want ...chat.User) {
-	t.Helper()
-	got, err := p.Members(context.Background(), room)
-	must(t, err)
-	if !slices.Equal(got, want) {
-		t.Fatalf("Members(%q) = %v, want %v", room, got, want)
-	}
-}
-
-func wantRoomList(t *testing.T, p chat.Presence, want ...chat.RoomInfo) {
-	t.Helper()
-	got, err := p.Rooms(context.Background())
-	must(t, err)
-	if !slices.Equal(got, want) {
-		t.Fatalf("Rooms() = %v, want %v", got, want)
 	}
 }

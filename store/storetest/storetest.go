@@ -112,8 +112,8 @@ func TestPresence(t *testing.T, newPresence func(t *testing.T) chat.Presence) {
 
 	t.Run("EmptyRoom", func(t *testing.T) {
 		p := newPresence(t)
-		wantMembers(t, p, "nowhere")
-		wantRooms(t, p)
+		WantMembers(t, p, "nowhere")
+		WantRooms(t, p)
 	})
 
 	t.Run("MembersSortedByName", func(t *testing.T) {
@@ -123,15 +123,15 @@ func TestPresence(t *testing.T, newPresence func(t *testing.T) chat.Presence) {
 		mustNil(t, p.Join(ctx, "lobby", carol))
 		// Plain byte order: upper case sorts first. Clients may re-sort
 		// for display; the backend only has to be deterministic.
-		wantMembers(t, p, "lobby", carol, alice, bob)
+		WantMembers(t, p, "lobby", carol, alice, bob)
 	})
 
 	t.Run("JoinIsIdempotent", func(t *testing.T) {
 		p := newPresence(t)
 		mustNil(t, p.Join(ctx, "lobby", alice))
 		mustNil(t, p.Join(ctx, "lobby", alice))
-		wantMembers(t, p, "lobby", alice)
-		wantRooms(t, p, chat.RoomInfo{Name: "lobby", Members: 1})
+		WantMembers(t, p, "lobby", alice)
+		WantRooms(t, p, chat.RoomInfo{Name: "lobby", Members: 1})
 	})
 
 	t.Run("LeaveRemovesOnlyThatUser", func(t *testing.T) {
@@ -139,7 +139,7 @@ func TestPresence(t *testing.T, newPresence func(t *testing.T) chat.Presence) {
 		mustNil(t, p.Join(ctx, "lobby", alice))
 		mustNil(t, p.Join(ctx, "lobby", bob))
 		mustNil(t, p.Leave(ctx, "lobby", alice.ID))
-		wantMembers(t, p, "lobby", bob)
+		WantMembers(t, p, "lobby", bob)
 	})
 
 	t.Run("LeaveWhenAbsentIsNoop", func(t *testing.T) {
@@ -147,7 +147,7 @@ func TestPresence(t *testing.T, newPresence func(t *testing.T) chat.Presence) {
 		mustNil(t, p.Leave(ctx, "nowhere", alice.ID))
 		mustNil(t, p.Join(ctx, "lobby", bob))
 		mustNil(t, p.Leave(ctx, "lobby", alice.ID))
-		wantMembers(t, p, "lobby", bob)
+		WantMembers(t, p, "lobby", bob)
 	})
 
 	t.Run("RoomsSortedWithCountsAndOnlyNonEmpty", func(t *testing.T) {
@@ -156,16 +156,16 @@ func TestPresence(t *testing.T, newPresence func(t *testing.T) chat.Presence) {
 		mustNil(t, p.Join(ctx, "alpha", alice))
 		mustNil(t, p.Join(ctx, "alpha", bob))
 		mustNil(t, p.Join(ctx, "mid", carol))
-		wantRooms(t, p,
+		WantRooms(t, p,
 			chat.RoomInfo{Name: "alpha", Members: 2},
 			chat.RoomInfo{Name: "mid", Members: 1},
 			chat.RoomInfo{Name: "zeta", Members: 1})
 		mustNil(t, p.Leave(ctx, "mid", carol.ID))
 		mustNil(t, p.Leave(ctx, "alpha", bob.ID))
-		wantRooms(t, p,
+		WantRooms(t, p,
 			chat.RoomInfo{Name: "alpha", Members: 1},
 			chat.RoomInfo{Name: "zeta", Members: 1})
-		wantMembers(t, p, "mid")
+		WantMembers(t, p, "mid")
 	})
 
 	t.Run("UserInSeveralRooms", func(t *testing.T) {
@@ -173,8 +173,8 @@ func TestPresence(t *testing.T, newPresence func(t *testing.T) chat.Presence) {
 		mustNil(t, p.Join(ctx, "one", alice))
 		mustNil(t, p.Join(ctx, "two", alice))
 		mustNil(t, p.Leave(ctx, "one", alice.ID))
-		wantMembers(t, p, "one")
-		wantMembers(t, p, "two", alice)
+		WantMembers(t, p, "one")
+		WantMembers(t, p, "two", alice)
 	})
 
 	t.Run("ConcurrentJoinsAndLeaves", func(t *testing.T) {
@@ -205,7 +205,7 @@ func TestPresence(t *testing.T, newPresence func(t *testing.T) chat.Presence) {
 				t.Fatalf("member %d = %q, want %q", i, u.Name, want)
 			}
 		}
-		wantRooms(t, p, chat.RoomInfo{Name: "busy", Members: users / 2})
+		WantRooms(t, p, chat.RoomInfo{Name: "busy", Members: users / 2})
 	})
 }
 
@@ -454,7 +454,8 @@ func wantTexts(t *testing.T, got []chat.Message, want ...string) {
 	}
 }
 
-func wantMembers(t *testing.T, p chat.Presence, room string, want ...chat.User) {
+// WantMembers fails t unless p.Members(room) is exactly want.
+func WantMembers(t *testing.T, p chat.Presence, room string, want ...chat.User) {
 	t.Helper()
 	got, err := p.Members(context.Background(), room)
 	mustNil(t, err)
@@ -463,7 +464,8 @@ func wantMembers(t *testing.T, p chat.Presence, room string, want ...chat.User) 
 	}
 }
 
-func wantRooms(t *testing.T, p chat.Presence, want ...chat.RoomInfo) {
+// WantRooms fails t unless p.Rooms() is exactly want.
+func WantRooms(t *testing.T, p chat.Presence, want ...chat.RoomInfo) {
 	t.Helper()
 	got, err := p.Rooms(context.Background())
 	mustNil(t, err)
