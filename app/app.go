@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -115,7 +116,7 @@ func (a *App) routes(svc *chat.Service) (*gin.Engine, error) {
 func (a *App) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	if p := c.Request.URL.Path; len(p) >= 10 && p[:10] == "/socket.io" && c.Writer.Status() < 500 {
+	if strings.HasPrefix(c.Request.URL.Path, a.rt.Path()) && c.Writer.Status() < 500 {
 		return
 	}
 	a.log.Info("http", "method", c.Request.Method, "path", c.Request.URL.Path,
