@@ -10,6 +10,10 @@
 //	emitted back as "auth" on connect in both namespaces.
 //
 // Run it with `go run ./cmd/conformance` and point a suite at it.
+//
+// With -engine it serves the project's Engine.IO server alone, as the echo
+// server the socketio/engine.io-protocol suite describes: path /engine.io/,
+// the same heartbeat, maxPayload and CORS, and every message sent back.
 package main
 
 import (
@@ -25,7 +29,12 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "listen address")
+	engine := flag.Bool("engine", false, "serve the Engine.IO echo server at /engine.io/ instead")
 	flag.Parse()
+	if *engine {
+		log.Printf("Engine.IO echo server listening on http://%s/engine.io/", *addr)
+		log.Fatal(http.ListenAndServe(*addr, newEngineHandler()))
+	}
 	log.Printf("conformance server listening on http://%s/socket.io/", *addr)
 	log.Fatal(http.ListenAndServe(*addr, newHandler()))
 }
@@ -75,4 +84,14 @@ func newHandlerWith(opts realtime.Options) http.Handler {
 	r.Use(gin.Recovery())
 	rt.Mount(r)
 	return r
+}
+
+// newEngineHandler is the Engine.IO echo server with the suite's settings.
+func newEngineHandler() http.Handler {
+	return realtime.EngineEcho(realtime.EngineEchoOptions{
+		PingInterval:   300 * time.Millisecond,
+		PingTimeout:    200 * time.Millisecond,
+		MaxPayload:     1e6,
+		AllowedOrigins: []string{"*"},
+	})
 }

@@ -1,0 +1,508 @@
+package engineio
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Handler receives a session's packets and its close. Its methods are
+// called from one goroutine at a time per session, in the order the
+// client sent the packets.
+type Handler interface {
+	// OnMessage is called for each message packet. The session never
+	// reuses data: the handler may keep it.
+	OnMessage(s *Session, data []byte, binary bool)
+	// OnClose is called once, when the session is gone.
+	OnClose(s *Session, reason Reason, err error)
+}
+
+type transportKind uint8
+
+const (
+	transportPolling transportKind = iota + 1
+	transportWebSocket
+)
+
+func (t transportKind) String() string {
+	if t == transportWebSocket {
+		return "websocket"
+	}
+	return "polling"
+}
+
+type sessionState uint8
+
+const (
+	stateOpen    sessionState = iota
+	stateClosing              // what is queued still goes out, then the transport closes
+	stateClosed
+)
+
+// entry is one queued message. key is set for latest-value messages; group
+// is the number of messages sent together (a packet and its binary
+// attachments), set on the first of them.
+type entry struct {
+	m     *Message
+	key   string
+	group uint16
+}
+
+// closedLinger is how long a session closed by its client over polling
+// stays known, to answer a poll sent together with the close packet.
+const closedLinger = 2 * time.Second
+
+// ErrSlowClient is the error a session closed for its write queue going
+// over its cap is closed with.
+var ErrSlowClient = errors.New("engineio: write queue over its byte cap")
+
+// Session is one Engine.IO connection, whatever its transport.
+type Session struct {
+	srv *Server
+	id  string
+
+	mu        sync.Mutex
+	handler   Handler
+	state     sessionState
+	transport transportKind
+	eio       uint8
+	reason    Reason
+	closeErr  error
+	finalized bool
+
+	// The write queue. queued counts the bytes of messages queued or being
+	// written; writing is true while one goroutine owns the socket.
+	queue   []entry
+	spare   []entry
+	queued  int
+	writing bool
+
+	// WebSocket.
+	ws *wsConn
+
+	// Polling. polling is true while a GET waits for data; wake tells it.
+	wake      chan struct{}
+	polling   bool
+	posting   bool
+	jsonp     bool
+	v3Binary  bool
+	jsonpIdx  string
+	release   *Message // what a GET woken by a close answers
+	upgrading bool     // a probe succeeded; waiting for the upgrade packet
+	probe     *wsConn  // a WebSocket probing this session for the upgrade
+	lingering bool     // closed by the client; kept to answer its last poll
+
+	// Heartbeat: one timer per session (heartbeat.go).
+	timer    *time.Timer
+	due      time.Duration // since srv.epoch: next ping, or the pong deadline
+	awaiting bool          // a ping is out; a pong is due by `due`
+}
+
+// ID is the session id (Engine.IO's sid).
+func (s *Session) ID() string { return s.id }
+
+// Protocol is the Engine.IO protocol version, 3 or 4.
+func (s *Session) Protocol() int { return int(s.eio) }
+
+// Transport is "websocket" or "polling".
+func (s *Session) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transport.String()
+}
+
+// SetHandler sets who receives the session's packets; call it from
+// Server's OnConnection, before the session reads anything.
+func (s *Session) SetHandler(h Handler) { s.handler = h }
+
+type sendMode uint8
+
+const (
+	sendNormal sendMode = iota
+	sendVolatile
+	sendLatest
+)
+
+// Send queues msgs, in order and together (nothing else is queued between
+// them). It returns false if the session is closing or closed, or if this
+// send put it over its queue cap (it is then closed as a slow client).
+func (s *Session) Send(msgs ...*Message) bool { return s.enqueue(sendNormal, "", msgs) }
+
+// SendVolatile queues msgs only if the session can write them now (an idle
+// WebSocket, or a waiting poll); otherwise they are dropped and it returns
+// false.
+func (s *Session) SendVolatile(msgs ...*Message) bool { return s.enqueue(sendVolatile, "", msgs) }
+
+// SendLatest queues msgs as the newest value for key: if messages sent
+// with the same key are still queued, these replace them instead of
+// queuing behind them, so only the latest value is ever waiting.
+func (s *Session) SendLatest(key string, msgs ...*Message) bool {
+	return s.enqueue(sendLatest, key, msgs)
+}
+
+func (s *Session) enqueue(mode sendMode, key string, msgs []*Message) bool {
+	if len(msgs) == 0 {
+		return true
+	}
+	size := 0
+	for _, m := range msgs {
+		size += m.size()
+	}
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return false
+	}
+	if mode == sendVolatile && !s.writableLocked() {
+		s.mu.Unlock()
+		return false
+	}
+	if mode == sendLatest && s.replaceLatestLocked(key, msgs, size) {
+		s.mu.Unlock()
+		return true
+	}
+	if s.queued+size > s.srv.opts.MaxQueueBytes {
+		s.mu.Unlock()
+		s.closeNow(ReasonSlowClient, ErrSlowClient)
+		return false
+	}
+	s.appendLocked(key, msgs, size)
+	if s.kickLocked() {
+		s.mu.Unlock()
+		s.flush(false)
+		return true
+	}
+	s.mu.Unlock()
+	return true
+}
+
+// sendControl queues a control packet; it is not subject to the cap.
+func (s *Session) sendControl(m *Message) {
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	s.appendLocked("", []*Message{m}, m.size())
+	if s.kickLocked() {
+		s.mu.Unlock()
+		s.flush(false)
+		return
+	}
+	s.mu.Unlock()
+}
+
+func (s *Session) appendLocked(key string, msgs []*Message, size int) {
+	for i, m := range msgs {
+		e := entry{m: m}
+		if i == 0 {
+			e.key, e.group = key, uint16(len(msgs))
+		}
+		s.queue = append(s.queue, e)
+	}
+	s.queued += size
+}
+
+// replaceLatestLocked replaces the queued group with the same key by msgs.
+// It reports whether it did; a group of another length is removed and the
+// caller appends msgs.
+func (s *Session) replaceLatestLocked(key string, msgs []*Message, size int) bool {
+	for i := range s.queue {
+		e := &s.queue[i]
+		if e.group == 0 || e.key != key {
+			continue
+		}
+		old := 0
+		for _, o := range s.queue[i : i+int(e.group)] {
+			old += o.m.size()
+		}
+		if int(e.group) == len(msgs) {
+			for j, m := range msgs {
+				s.queue[i+j].m = m
+			}
+			s.queued += size - old
+			return true
+		}
+		n := int(e.group)
+		s.queue = append(s.queue[:i], s.queue[i+n:]...)
+		clear(s.queue[len(s.queue) : len(s.queue)+n])
+		s.queued -= old
+		return false
+	}
+	return false
+}
+
+// writableLocked reports whether a message sent now would go out at once.
+func (s *Session) writableLocked() bool {
+	if len(s.queue) > 0 {
+		return false
+	}
+	if s.transport == transportWebSocket {
+		return !s.writing
+	}
+	return s.polling
+}
+
+// kickLocked gets queued messages moving. It returns true if the caller
+// must write them (flush): the session was an idle WebSocket, and the
+// caller now owns the socket until the queue is empty.
+func (s *Session) kickLocked() bool {
+	if s.transport == transportWebSocket {
+		if s.writing {
+			return false
+		}
+		s.writing = true
+		return true
+	}
+	if s.polling {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	return false
+}
+
+// takeLocked hands the queued messages to a writer. The queue is reused
+// (spare) once the writer gives the slice back with giveBack.
+func (s *Session) takeLocked() []entry {
+	batch := s.queue
+	s.queue, s.spare = s.spare, nil
+	return batch
+}
+
+// maxSpare bounds the queue capacity a session keeps between bursts.
+const maxSpare = 64
+
+func (s *Session) giveBackLocked(batch []entry, written int) {
+	s.queued -= written
+	if cap(batch) <= maxSpare && s.spare == nil {
+		clear(batch)
+		s.spare = batch[:0]
+	}
+}
+
+// Close closes the session from the server side: what is already queued
+// still goes out, then the transport is closed (WebSocket: a close frame;
+// polling: a close packet on the next poll). The reason is "forced close".
+func (s *Session) Close() { s.closeGracefully(ReasonForcedClose) }
+
+func (s *Session) closeGracefully(reason Reason) {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	s.state, s.reason = stateClosing, reason
+	// The close must not wait forever on a client that stopped reading.
+	s.armLocked(s.srv.opts.PingInterval + s.srv.opts.PingTimeout)
+	if s.transport == transportPolling {
+		s.appendLocked("", []*Message{msgClose}, msgClose.size())
+		s.kickLocked()
+		s.mu.Unlock()
+		return
+	}
+	start := !s.writing
+	s.writing = true
+	s.mu.Unlock()
+	if start {
+		s.flush(false) // finds the queue empty or drains it, then closes
+	}
+}
+
+// closeNow closes the session at once; what is queued is dropped. A poll
+// that is waiting gets a close packet, or a noop if the client closed.
+func (s *Session) closeNow(reason Reason, err error) {
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	if s.reason == 0 || s.state == stateOpen {
+		s.reason, s.closeErr = reason, err
+	}
+	s.state = stateClosed
+	s.queue = nil
+	c, probe := s.ws, s.probe
+	release := msgClose
+	if reason == ReasonTransportClose {
+		release = msgNoop
+	}
+	s.release = release
+	linger := false
+	if s.polling {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	} else if reason == ReasonTransportClose && s.transport == transportPolling {
+		// The client posted a close packet; its poll may still be on the
+		// way (it is sent concurrently). Answer it with the noop rather
+		// than "Session ID unknown", then forget the session.
+		linger = true
+		s.lingering = true
+	}
+	s.mu.Unlock()
+	if linger {
+		time.AfterFunc(closedLinger, func() { s.srv.remove(s) })
+	}
+	if probe != nil {
+		_ = probe.conn.Close()
+	}
+	if c != nil {
+		// The reader returns with an error and finalizes.
+		_ = c.conn.Close()
+		return
+	}
+	go s.finalize()
+}
+
+// finalize removes the session and tells the handler, once.
+func (s *Session) finalize() {
+	s.mu.Lock()
+	if s.finalized {
+		s.mu.Unlock()
+		return
+	}
+	s.finalized = true
+	if s.state != stateClosed {
+		s.state = stateClosed
+	}
+	if s.reason == 0 {
+		s.reason = ReasonTransportClose
+	}
+	reason, err := s.reason, s.closeErr
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.queue, s.spare = nil, nil
+	lingering := s.lingering
+	s.mu.Unlock()
+	if !lingering {
+		s.srv.remove(s)
+	}
+	if h := s.handler; h != nil {
+		h.OnClose(s, reason, err)
+	}
+	s.srv.wg.Done()
+}
+
+// flush writes the queue to the WebSocket until it is empty. The caller
+// owns the socket (writing is true). When blocking is false (the caller is
+// whoever enqueued) it never waits for the socket: what the socket cannot
+// take now is left to a drain goroutine.
+func (s *Session) flush(blocking bool) {
+	c := s.ws
+	bufs := getFrames()
+	defer putFrames(bufs)
+	for {
+		s.mu.Lock()
+		if s.state == stateClosed {
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
+		if len(s.queue) == 0 {
+			if s.state == stateClosing {
+				s.mu.Unlock()
+				s.finishGracefulClose()
+				return
+			}
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
+		batch := s.takeLocked()
+		s.mu.Unlock()
+
+		frames := (*bufs)[:0]
+		size := 0
+		for _, e := range batch {
+			frames = append(frames, e.m.wsFrame(int(s.eio)))
+			size += e.m.size()
+		}
+		*bufs = frames
+		var err error
+		if blocking {
+			err = c.writeBlocking(frames, s.srv.writeTimeout())
+		} else {
+			var rest [][]byte
+			rest, err = c.tryWrite(frames)
+			if err == errWouldBlock {
+				// Keep the frames alive for the drain goroutine; it owns
+				// the socket from here.
+				pending := append([][]byte(nil), rest...)
+				go s.drain(pending, batch, size)
+				return
+			}
+		}
+		if err != nil {
+			s.mu.Lock()
+			s.writing = false
+			s.mu.Unlock()
+			s.closeNow(ReasonTransportError, err)
+			return
+		}
+		s.mu.Lock()
+		s.giveBackLocked(batch, size)
+		s.mu.Unlock()
+	}
+}
+
+// drain finishes writing frames that the socket could not take at once,
+// then writes whatever was queued meanwhile, and exits when the queue is
+// empty. It is the only goroutine a WebSocket session ever starts for
+// writing, and only while its client is behind.
+func (s *Session) drain(pending [][]byte, batch []entry, size int) {
+	if err := s.ws.writeBlocking(pending, s.srv.writeTimeout()); err != nil {
+		s.mu.Lock()
+		s.writing = false
+		s.mu.Unlock()
+		s.closeNow(ReasonTransportError, err)
+		return
+	}
+	s.mu.Lock()
+	s.giveBackLocked(batch, size)
+	s.mu.Unlock()
+	s.flush(true)
+}
+
+// finishGracefulClose ends a WebSocket session whose queue has drained:
+// a close frame, then the reader waits a moment for the client's answer.
+func (s *Session) finishGracefulClose() {
+	c := s.ws
+	_ = c.writeBlocking([][]byte{closeFrameNormal}, time.Second)
+	s.mu.Lock()
+	s.writing = false
+	s.mu.Unlock()
+	// The reader sees the client's close frame or this deadline, and
+	// finalizes the session.
+	_ = c.conn.SetReadDeadline(time.Now().Add(time.Second))
+}
+
+// framesPool holds the [][]byte a flush builds its writev from.
+var framesPool = sync.Pool{New: func() any { b := make([][]byte, 0, 64); return &b }}
+
+func getFrames() *[][]byte { return framesPool.Get().(*[][]byte) }
+
+func putFrames(b *[][]byte) {
+	if cap(*b) > 1024 {
+		return
+	}
+	clear(*b)
+	*b = (*b)[:0]
+	framesPool.Put(b)
+}
+
+// isTimeout reports whether err is a deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// isClosedConn reports whether err means the connection was closed here.
+func isClosedConn(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+}

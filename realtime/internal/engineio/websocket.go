@@ -1,0 +1,403 @@
+package engineio
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
+
+// WebSocket on gobwas/ws: the connection is hijacked from net/http and the
+// frames are read and written by this package on its own buffers. An idle
+// session holds no read buffer (reads wait for the socket to be readable
+// first, then borrow one from a pool) and no write buffer (frames are the
+// shared Message bytes, written with writev).
+
+// wsConn is the WebSocket side of a session (or of an upgrade probe).
+type wsConn struct {
+	conn net.Conn
+	raw  syscall.RawConn // nil when conn is not a plain socket (TLS, pipes)
+}
+
+func isWebSocketRequest(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// upgrade hijacks the request and completes the WebSocket handshake.
+func upgrade(w http.ResponseWriter, r *http.Request) (*wsConn, *frameReader, error) {
+	conn, rw, _, err := ws.HTTPUpgrader{Timeout: 10 * time.Second}.Upgrade(r, w)
+	if err != nil {
+		if conn != nil {
+			_ = conn.Close()
+		}
+		return nil, nil, err
+	}
+	c := &wsConn{conn: conn}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
+	fr := &frameReader{c: c}
+	// Bytes the client sent right behind its handshake are already in the
+	// hijacked reader; keep them, and let the reader itself go.
+	if n := rw.Reader.Buffered(); n > 0 {
+		b, _ := rw.Reader.Peek(n)
+		fr.buf = append(getReadBuf()[:0], b...)
+		fr.w = len(fr.buf)
+	}
+	return c, fr, nil
+}
+
+func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, s *Session) {
+	c, fr, err := upgrade(w, r)
+	if err != nil {
+		return // gobwas answered the failed handshake
+	}
+	s.ws = c
+	if err := c.writeBlocking([][]byte{srv.openPacket(s).frame}, 10*time.Second); err != nil {
+		_ = c.conn.Close()
+		return
+	}
+	if !srv.register(s, r) {
+		_ = c.writeBlocking([][]byte{closeFrameGoingAway}, time.Second)
+		_ = c.conn.Close()
+		return
+	}
+	// A goroutine of its own, with a small stack, rather than the HTTP
+	// server's, which carries the whole request path.
+	go s.readLoop(fr)
+}
+
+// readLoop reads the session's WebSocket until it fails or closes, then
+// finalizes the session.
+func (s *Session) readLoop(fr *frameReader) {
+	reason, err := fr.run(s.srv.opts.MaxPayload, func(payload []byte, binary bool) bool {
+		p, err := decodeFrame(payload, binary, s.eio)
+		if err != nil {
+			s.closeNow(ReasonParseError, err)
+			return false
+		}
+		return s.onPacket(p)
+	}, s.writeControlFrame)
+	fr.release()
+	s.closeNow(reason, err)
+	s.finalize()
+}
+
+// writeControlFrame queues a control frame like any other, so that it never
+// lands inside a data frame that is half written.
+func (s *Session) writeControlFrame(frame []byte) {
+	s.sendControl(&Message{frame: frame})
+}
+
+// decodeFrame turns a WebSocket message into a packet: a text packet, or a
+// binary message (v4: the data; v3: a type byte, then the data).
+func decodeFrame(payload []byte, binary bool, eio uint8) (packet, error) {
+	if !binary {
+		return decodeText(payload)
+	}
+	if eio == 3 {
+		if len(payload) == 0 || payload[0] > typeNoop-'0' {
+			return packet{}, ErrInvalidPacket
+		}
+		return packet{typ: payload[0] + '0', data: payload[1:], binary: true}, nil
+	}
+	return packet{typ: typeMessage, data: payload, binary: true}, nil
+}
+
+var (
+	closeFrameNormal    = ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, "")))
+	closeFrameGoingAway = ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusGoingAway, "")))
+	errMessageTooBig    = errors.New("engineio: WebSocket message over the maximum payload")
+	errProtocol         = errors.New("engineio: WebSocket protocol violation")
+	errInvalidUTF8      = errors.New("engineio: WebSocket text message is not valid UTF-8")
+)
+
+// --- reading ---------------------------------------------------------------
+
+// readBufSize is the size of the pooled read buffers. Messages larger than
+// what is buffered are read straight into their own slice.
+const readBufSize = 4096
+
+var readBufPool = sync.Pool{New: func() any { return make([]byte, readBufSize) }}
+
+func getReadBuf() []byte  { return readBufPool.Get().([]byte) }
+func putReadBuf(b []byte) { readBufPool.Put(b[:readBufSize]) } //nolint:staticcheck // a slice header is fine here
+
+// frameReader is an io.Reader over a connection that holds a buffer only
+// while it has unread bytes in it.
+type frameReader struct {
+	c    *wsConn
+	buf  []byte
+	r, w int
+	hdr  [ws.MaxHeaderSize - 2]byte
+}
+
+func (fr *frameReader) release() {
+	if fr.buf != nil {
+		putReadBuf(fr.buf)
+		fr.buf, fr.r, fr.w = nil, 0, 0
+	}
+}
+
+func (fr *frameReader) Read(p []byte) (int, error) {
+	if fr.r == fr.w {
+		fr.release()
+		if len(p) >= readBufSize {
+			return fr.c.read(p) // large: straight into p
+		}
+		if err := fr.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, fr.buf[fr.r:fr.w])
+	fr.r += n
+	if fr.r == fr.w {
+		fr.release()
+	}
+	return n, nil
+}
+
+// fill waits for the socket and reads what it has into a pooled buffer.
+func (fr *frameReader) fill() error {
+	if fr.c.raw == nil {
+		fr.buf = getReadBuf()
+		n, err := fr.c.conn.Read(fr.buf)
+		if n == 0 {
+			fr.release()
+			if err == nil {
+				err = io.ErrNoProgress
+			}
+			return err
+		}
+		fr.r, fr.w = 0, n
+		return nil
+	}
+	var n int
+	var rerr error
+	err := fr.c.raw.Read(func(fd uintptr) bool {
+		if fr.buf == nil {
+			fr.buf = getReadBuf()
+		}
+		for {
+			n, rerr = syscall.Read(int(fd), fr.buf)
+			if rerr != syscall.EINTR {
+				break
+			}
+		}
+		if rerr == syscall.EAGAIN {
+			// Nothing yet: give the buffer back while waiting.
+			putReadBuf(fr.buf)
+			fr.buf = nil
+			return false
+		}
+		return true
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err == nil && n <= 0 {
+		err = io.EOF
+	}
+	if err != nil {
+		fr.release()
+		return err
+	}
+	fr.r, fr.w = 0, n
+	return nil
+}
+
+// read reads into p directly, waiting for the socket.
+func (c *wsConn) read(p []byte) (int, error) {
+	if c.raw == nil {
+		return c.conn.Read(p)
+	}
+	var n int
+	var rerr error
+	err := c.raw.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = syscall.Read(int(fd), p)
+			if rerr != syscall.EINTR {
+				break
+			}
+		}
+		return rerr != syscall.EAGAIN
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err == nil && n <= 0 {
+		err = io.EOF
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// run reads messages and passes each to fn until fn returns false or the
+// connection fails or closes. It answers pings and the close handshake,
+// reassembles fragmented messages, and enforces maxPayload (close 1009),
+// masking and UTF-8 (close 1002, 1007). It returns why it stopped.
+// Control frames (pongs, the close answer) are handed to ctl, which must not
+// write them in the middle of another frame.
+func (fr *frameReader) run(maxPayload int64, fn func(payload []byte, binary bool) bool, ctl func(frame []byte)) (Reason, error) {
+	closeWith := func(code ws.StatusCode) {
+		ctl(ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(code, ""))))
+	}
+	var msg []byte // a fragmented message being reassembled
+	var msgOp ws.OpCode
+	for {
+		h, err := ws.ReadHeaderBuffer(fr, fr.hdr[:])
+		if err != nil {
+			return readErrorReason(err), err
+		}
+		if !h.Masked || h.Rsv != 0 || h.OpCode.IsReserved() {
+			closeWith(ws.StatusProtocolError)
+			return ReasonParseError, errProtocol
+		}
+		if h.OpCode.IsControl() {
+			if h.Length > 125 || !h.Fin {
+				closeWith(ws.StatusProtocolError)
+				return ReasonParseError, errProtocol
+			}
+			var small [125]byte
+			p := small[:h.Length]
+			if _, err := io.ReadFull(fr, p); err != nil {
+				return readErrorReason(err), err
+			}
+			ws.Cipher(p, h.Mask, 0)
+			switch h.OpCode {
+			case ws.OpPing:
+				ctl(ws.MustCompileFrame(ws.NewPongFrame(p)))
+			case ws.OpClose:
+				code, _ := ws.ParseCloseFrameData(p)
+				if code.Empty() {
+					code = ws.StatusNormalClosure
+				}
+				closeWith(code)
+				return ReasonTransportClose, nil
+			}
+			continue
+		}
+		total := h.Length + int64(len(msg))
+		if total > maxPayload {
+			closeWith(ws.StatusMessageTooBig)
+			return ReasonTransportError, errMessageTooBig
+		}
+		switch {
+		case h.OpCode == ws.OpContinuation && msg == nil,
+			h.OpCode != ws.OpContinuation && msg != nil:
+			closeWith(ws.StatusProtocolError)
+			return ReasonParseError, errProtocol
+		}
+		var payload []byte
+		if msg == nil && h.Fin {
+			payload = make([]byte, h.Length)
+		} else {
+			if msg == nil {
+				msgOp, msg = h.OpCode, make([]byte, 0, h.Length)
+			}
+			n := len(msg)
+			msg = append(msg, make([]byte, h.Length)...)
+			payload = msg[n:]
+		}
+		if _, err := io.ReadFull(fr, payload); err != nil {
+			return readErrorReason(err), err
+		}
+		ws.Cipher(payload, h.Mask, 0)
+		if !h.Fin {
+			continue
+		}
+		op := h.OpCode
+		if msg != nil {
+			payload, op, msg = msg, msgOp, nil
+		}
+		if op == ws.OpText && !utf8.Valid(payload) {
+			closeWith(ws.StatusInvalidFramePayloadData)
+			return ReasonParseError, errInvalidUTF8
+		}
+		if !fn(payload, op == ws.OpBinary) {
+			return 0, nil // fn closed the session with its own reason
+		}
+	}
+}
+
+func readErrorReason(err error) Reason {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isClosedConn(err) {
+		return ReasonTransportClose
+	}
+	return ReasonTransportError
+}
+
+// --- writing ---------------------------------------------------------------
+
+var errWouldBlock = errors.New("engineio: socket buffer full")
+
+// tryWrite writes frames without waiting for the socket. It returns the
+// frames (the first one possibly cut) the socket could not take, with
+// errWouldBlock, or an error.
+func (c *wsConn) tryWrite(frames [][]byte) ([][]byte, error) {
+	if c.raw == nil {
+		return frames, errWouldBlock
+	}
+	for len(frames) > 0 {
+		var n int
+		var werr error
+		err := c.raw.Write(func(fd uintptr) bool {
+			n, werr = writev(int(fd), frames)
+			return true // never wait here
+		})
+		if err == nil {
+			err = werr
+		}
+		if err == syscall.EAGAIN {
+			return frames, errWouldBlock
+		}
+		if err != nil {
+			return nil, err
+		}
+		frames = advance(frames, n)
+		if len(frames) > 0 && n == 0 {
+			return frames, errWouldBlock
+		}
+	}
+	return nil, nil
+}
+
+// advance drops the first n bytes of frames. It may cut the first frame
+// left, by reslicing; the bytes themselves are never changed.
+func advance(frames [][]byte, n int) [][]byte {
+	for len(frames) > 0 && n >= len(frames[0]) {
+		n -= len(frames[0])
+		frames = frames[1:]
+	}
+	if len(frames) > 0 && n > 0 {
+		frames[0] = frames[0][n:]
+	}
+	return frames
+}
+
+// writeBlocking writes every frame (writev), waiting for the socket up to
+// timeout.
+func (c *wsConn) writeBlocking(frames [][]byte, timeout time.Duration) error {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(timeout))
+	bufs := net.Buffers(frames)
+	_, err := bufs.WriteTo(c.conn)
+	_ = c.conn.SetWriteDeadline(time.Time{})
+	return err
+}
+
+// writeDirect writes a control frame at once; only for a connection that
+// nothing else writes to (an upgrade probe).
+func (c *wsConn) writeDirect(frame []byte) {
+	_ = c.writeBlocking([][]byte{frame}, time.Second)
+}
