@@ -23,7 +23,7 @@ func (s *Session) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		// accepted and closed at once (a client that sees an HTTP error
 		// here may treat it as fatal rather than as this probe failing).
 		if c, _, err := upgrade(w, r); err == nil {
-			c.writeDirect(closeFrameNormal)
+			c.write(closeFrameNormal)
 			_ = c.conn.Close()
 		}
 		return
@@ -56,7 +56,7 @@ func (s *Session) probeLoop(c *wsConn, fr *frameReader, timer *time.Timer) {
 		p, err := decodeFrame(payload, binary, s.eio)
 		switch {
 		case err == nil && p.typ == typePing && bytes.Equal(p.data, probeData) && !binary:
-			c.writeDirect(msgProbePong.frame)
+			c.write(msgProbePong.frame)
 			s.mu.Lock()
 			s.upgrading = true
 			if s.polling {

@@ -93,9 +93,26 @@ func (s *Session) readLoop(fr *frameReader) {
 }
 
 // writeControlFrame queues a control frame like any other, so that it never
-// lands inside a data frame that is half written.
-func (s *Session) writeControlFrame(frame []byte) {
-	s.sendControl(&Message{frame: frame})
+// lands inside a data frame that is half written. The final close frame is
+// written at once instead, unless a writer is mid-frame (then the
+// connection just closes): nothing else will be sent.
+func (s *Session) writeControlFrame(frame []byte, final bool) {
+	if !final {
+		s.sendControl(&Message{frame: frame})
+		return
+	}
+	s.mu.Lock()
+	if s.writing {
+		s.mu.Unlock()
+		return
+	}
+	s.writing = true
+	s.queue = nil
+	s.mu.Unlock()
+	_ = s.ws.writeBlocking([][]byte{frame}, time.Second)
+	s.mu.Lock()
+	s.writing = false
+	s.mu.Unlock()
 }
 
 // decodeFrame turns a WebSocket message into a packet: a text packet, or a
@@ -247,11 +264,12 @@ func (c *wsConn) read(p []byte) (int, error) {
 // connection fails or closes. It answers pings and the close handshake,
 // reassembles fragmented messages, and enforces maxPayload (close 1009),
 // masking and UTF-8 (close 1002, 1007). It returns why it stopped.
-// Control frames (pongs, the close answer) are handed to ctl, which must not
-// write them in the middle of another frame.
-func (fr *frameReader) run(maxPayload int64, fn func(payload []byte, binary bool) bool, ctl func(frame []byte)) (Reason, error) {
+// Control frames are handed to ctl, which must not write them in the
+// middle of another frame; final is set for the close frame, after which
+// the connection is closed.
+func (fr *frameReader) run(maxPayload int64, fn func(payload []byte, binary bool) bool, ctl func(frame []byte, final bool)) (Reason, error) {
 	closeWith := func(code ws.StatusCode) {
-		ctl(ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(code, ""))))
+		ctl(ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(code, ""))), true)
 	}
 	var msg []byte // a fragmented message being reassembled
 	var msgOp ws.OpCode
@@ -277,7 +295,7 @@ func (fr *frameReader) run(maxPayload int64, fn func(payload []byte, binary bool
 			ws.Cipher(p, h.Mask, 0)
 			switch h.OpCode {
 			case ws.OpPing:
-				ctl(ws.MustCompileFrame(ws.NewPongFrame(p)))
+				ctl(ws.MustCompileFrame(ws.NewPongFrame(p)), false)
 			case ws.OpClose:
 				code, _ := ws.ParseCloseFrameData(p)
 				if code.Empty() {
@@ -398,6 +416,8 @@ func (c *wsConn) writeBlocking(frames [][]byte, timeout time.Duration) error {
 
 // writeDirect writes a control frame at once; only for a connection that
 // nothing else writes to (an upgrade probe).
-func (c *wsConn) writeDirect(frame []byte) {
+func (c *wsConn) writeDirect(frame []byte, _ bool) { c.write(frame) }
+
+func (c *wsConn) write(frame []byte) {
 	_ = c.writeBlocking([][]byte{frame}, time.Second)
 }
