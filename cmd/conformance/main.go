@@ -30,10 +30,15 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "listen address")
 	engine := flag.Bool("engine", false, "serve the Engine.IO echo server at /engine.io/ instead")
+	eio3 := flag.Bool("eio3", false, "with -engine: accept Engine.IO v3 (socket.io-client 2.x) too")
+	pingInterval := flag.Duration("ping-interval", 300*time.Millisecond, "with -engine: heartbeat interval (the suite expects 300ms)")
+	pingTimeout := flag.Duration("ping-timeout", 200*time.Millisecond, "with -engine: heartbeat timeout (the suite expects 200ms)")
 	flag.Parse()
 	if *engine {
+		o := engineOptions()
+		o.AllowEIO3, o.PingInterval, o.PingTimeout = *eio3, *pingInterval, *pingTimeout
 		log.Printf("Engine.IO echo server listening on http://%s/engine.io/", *addr)
-		log.Fatal(http.ListenAndServe(*addr, newEngineHandler()))
+		log.Fatal(http.ListenAndServe(*addr, realtime.EngineEcho(o)))
 	}
 	log.Printf("conformance server listening on http://%s/socket.io/", *addr)
 	log.Fatal(http.ListenAndServe(*addr, newHandler()))
@@ -86,12 +91,15 @@ func newHandlerWith(opts realtime.Options) http.Handler {
 	return r
 }
 
-// newEngineHandler is the Engine.IO echo server with the suite's settings.
-func newEngineHandler() http.Handler {
-	return realtime.EngineEcho(realtime.EngineEchoOptions{
+// engineOptions is the configuration the Engine.IO suite expects.
+func engineOptions() realtime.EngineEchoOptions {
+	return realtime.EngineEchoOptions{
 		PingInterval:   300 * time.Millisecond,
 		PingTimeout:    200 * time.Millisecond,
 		MaxPayload:     1e6,
 		AllowedOrigins: []string{"*"},
-	})
+	}
 }
+
+// newEngineHandler is the Engine.IO echo server with the suite's settings.
+func newEngineHandler() http.Handler { return realtime.EngineEcho(engineOptions()) }

@@ -130,7 +130,7 @@ func FuzzFrames(f *testing.F) {
 	f.Add([]byte{0x81, 0x05, 'h', 'e', 'l', 'l', 'o'}) // unmasked
 	f.Fuzz(func(t *testing.T, in []byte) {
 		const limit = 1000
-		fr := &frameReader{c: &wsConn{conn: &bytesConn{r: bytes.NewReader(in)}}}
+		fr := newFrameReader(newWSConn(&bytesConn{r: bytes.NewReader(in)}))
 		_, _ = fr.run(limit, func(p []byte, _ bool) bool {
 			if len(p) > limit {
 				t.Fatalf("message of %d bytes over the limit of %d", len(p), limit)

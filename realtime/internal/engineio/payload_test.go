@@ -25,6 +25,7 @@ func samePackets(t *testing.T, got, want []packet) {
 }
 
 func TestDecodePayloadV4(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		want []packet
@@ -54,6 +55,7 @@ func TestDecodePayloadV4(t *testing.T) {
 }
 
 func TestDecodePayloadV3(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		want []packet
@@ -86,6 +88,7 @@ func TestDecodePayloadV3(t *testing.T) {
 }
 
 func TestDecodeBinaryPayloadV3(t *testing.T) {
+	t.Parallel()
 	// "4hello" as a string packet, then a binary packet of 3 bytes (type
 	// byte 4 plus data), as engine.io-client 3.x builds them.
 	in := []byte{0, 6, 0xFF}
@@ -116,6 +119,7 @@ func TestDecodeBinaryPayloadV3(t *testing.T) {
 }
 
 func TestEncodePayload(t *testing.T) {
+	t.Parallel()
 	text := NewMessageString("hello")
 	uni := NewMessageString("é😀")
 	bin := NewBinaryMessage([]byte{1, 2, 3, 4})
@@ -145,6 +149,7 @@ func TestEncodePayload(t *testing.T) {
 // What the server encodes, it decodes back (the client's codec is the
 // same format).
 func TestPayloadRoundTrip(t *testing.T) {
+	t.Parallel()
 	msgs := []*Message{NewMessageString("a"), NewMessageString("é😀\n\"x\""), NewBinaryMessage([]byte{0, 255, 7}), msgPing}
 	want := []packet{pkt('4', "a"), pkt('4', "é😀\n\"x\""), binPkt(0, 255, 7), pkt('2', "")}
 	for _, v := range []struct {
@@ -170,6 +175,7 @@ func TestPayloadRoundTrip(t *testing.T) {
 }
 
 func TestMessageFrames(t *testing.T) {
+	t.Parallel()
 	m := NewMessageString("hi")
 	if want := []byte{0x81, 3, '4', 'h', 'i'}; !bytes.Equal(m.wsFrame(4), want) || !bytes.Equal(m.wsFrame(3), want) {
 		t.Errorf("text frame = %x, want %x", m.wsFrame(4), want)
@@ -197,6 +203,7 @@ func TestMessageFrames(t *testing.T) {
 }
 
 func TestUTF16Len(t *testing.T) {
+	t.Parallel()
 	for s, want := range map[string]int{"": 0, "abc": 3, "é": 1, "😀": 2, "a😀é": 4, "\xff": 1} {
 		if got := utf16Len([]byte(s)); got != want {
 			t.Errorf("utf16Len(%q) = %d, want %d", s, got, want)
@@ -205,6 +212,7 @@ func TestUTF16Len(t *testing.T) {
 }
 
 func TestJSONP(t *testing.T) {
+	t.Parallel()
 	got := string(encodeJSONP(nil, jsonpIndex("3x<"), []byte("4a\"b\n</script>\u2028")))
 	want := `___eio[3]("4a\"b\n\u003c/script\u003e\u2028");`
 	if got != want {
@@ -231,6 +239,7 @@ func TestJSONP(t *testing.T) {
 }
 
 func TestAdvance(t *testing.T) {
+	t.Parallel()
 	frames := [][]byte{[]byte("abc"), []byte("de"), []byte("f")}
 	got := advance(append([][]byte(nil), frames...), 4)
 	if !reflect.DeepEqual(got, [][]byte{[]byte("e"), []byte("f")}) {

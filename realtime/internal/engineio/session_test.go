@@ -14,6 +14,7 @@ import (
 )
 
 func TestWebSocketOpenAndEcho(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{MaxPayload: 5000})
 	c := dialPipe(t, ts, "EIO=4&transport=websocket")
 	s := ts.nextSession(t)
@@ -45,6 +46,7 @@ func TestWebSocketOpenAndEcho(t *testing.T) {
 }
 
 func TestWebSocketV3BinaryHasTypeByte(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{AllowEIO3: true})
 	c := dialPipe(t, ts, "EIO=3&transport=websocket")
 	s := ts.nextSession(t)
@@ -67,7 +69,8 @@ func TestWebSocketV3BinaryHasTypeByte(t *testing.T) {
 // A pong sent the instant the ping arrives is never lost (the old library
 // armed its timeout after sending the ping and could miss it).
 func TestHeartbeatImmediatePong(t *testing.T) {
-	ts := newTestServer(t, Options{PingInterval: 20 * time.Millisecond, PingTimeout: 30 * time.Millisecond})
+	t.Parallel()
+	ts := newTestServer(t, Options{PingInterval: 20 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
 	c := dialPipe(t, ts, "EIO=4&transport=websocket")
 	for i := 0; i < 15; i++ {
 		c.expect("2")
@@ -81,6 +84,7 @@ func TestHeartbeatImmediatePong(t *testing.T) {
 }
 
 func TestPingTimeout(t *testing.T) {
+	t.Parallel()
 	const interval, timeout = 40 * time.Millisecond, 30 * time.Millisecond
 	ts := newTestServer(t, Options{PingInterval: interval, PingTimeout: timeout})
 	start := time.Now()
@@ -98,6 +102,7 @@ func TestPingTimeout(t *testing.T) {
 // A v4 pong the server did not ask for does not move the heartbeat: a
 // client that only ever sends pongs of its own is still dropped on time.
 func TestUnsolicitedPongIgnored(t *testing.T) {
+	t.Parallel()
 	const interval, timeout = 60 * time.Millisecond, 40 * time.Millisecond
 	ts := newTestServer(t, Options{PingInterval: interval, PingTimeout: timeout})
 	c := dialPipe(t, ts, "EIO=4&transport=websocket")
@@ -118,6 +123,7 @@ func TestUnsolicitedPongIgnored(t *testing.T) {
 }
 
 func TestV3ClientSilentTimesOut(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{AllowEIO3: true, PingInterval: 30 * time.Millisecond, PingTimeout: 20 * time.Millisecond})
 	dialPipe(t, ts, "EIO=3&transport=websocket")
 	if ce := ts.rec.nextClose(t); ce.reason != ReasonPingTimeout {
@@ -126,6 +132,7 @@ func TestV3ClientSilentTimesOut(t *testing.T) {
 }
 
 func TestCloseReasons(t *testing.T) {
+	t.Parallel()
 	t.Run("close packet", func(t *testing.T) {
 		ts := newTestServer(t, Options{})
 		c := dialPipe(t, ts, "EIO=4&transport=websocket")
@@ -238,6 +245,7 @@ func TestCloseReasons(t *testing.T) {
 // A client that stops reading is closed as a slow client once its queue
 // is over the cap, and the others are served meanwhile.
 func TestSlowClientIsClosed(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{MaxQueueBytes: 4096})
 	stalled := dialPipe(t, ts, "EIO=4&transport=websocket")
 	s1 := ts.nextSession(t)
@@ -272,6 +280,7 @@ func TestSlowClientIsClosed(t *testing.T) {
 // A client that stops reading with little queued is closed when a write
 // has waited WriteTimeout (PingInterval+PingTimeout).
 func TestStalledWriteTimesOut(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{PingInterval: 50 * time.Millisecond, PingTimeout: 50 * time.Millisecond})
 	dialPipe(t, ts, "EIO=4&transport=websocket") // never reads
 	s := ts.nextSession(t)
@@ -285,6 +294,7 @@ func TestStalledWriteTimesOut(t *testing.T) {
 // SendLatest replaces a queued value with the same key; the newest value
 // always arrives and nothing queues behind it.
 func TestSendLatestReplacesQueued(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{})
 	c := dialPipe(t, ts, "EIO=4&transport=websocket")
 	s := ts.nextSession(t)
@@ -321,6 +331,7 @@ func TestSendLatestReplacesQueued(t *testing.T) {
 }
 
 func TestSendVolatileDropsWhenBusy(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{})
 	c := dialPipe(t, ts, "EIO=4&transport=websocket")
 	s := ts.nextSession(t)
@@ -353,6 +364,7 @@ func waitWriting(t *testing.T, s *Session) {
 // --- polling ---------------------------------------------------------------
 
 func TestPollingQueueAndPayload(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{})
 	sid := openPolling(t, ts, "4")
 	s := ts.nextSession(t)
@@ -391,6 +403,7 @@ func TestPollingQueueAndPayload(t *testing.T) {
 }
 
 func TestPollingServerCloseSendsClosePacket(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{})
 	sid := openPolling(t, ts, "4")
 	s := ts.nextSession(t)
@@ -409,6 +422,7 @@ func TestPollingServerCloseSendsClosePacket(t *testing.T) {
 }
 
 func TestPollingV3(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{AllowEIO3: true})
 	st, body := poll(ts, "GET", "EIO=3&transport=polling&b64=1", "")
 	n, rest, _ := strings.Cut(body, ":")
@@ -431,6 +445,7 @@ func TestPollingV3(t *testing.T) {
 }
 
 func TestPollingErrors(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{MaxPayload: 10})
 	sid := openPolling(t, ts, "4")
 	ts.nextSession(t)
@@ -458,6 +473,7 @@ func TestPollingErrors(t *testing.T) {
 // --- upgrade ----------------------------------------------------------------
 
 func TestUpgradeMovesQueue(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{})
 	sid := openPolling(t, ts, "4")
 	s := ts.nextSession(t)
@@ -496,6 +512,7 @@ func TestUpgradeMovesQueue(t *testing.T) {
 }
 
 func TestUpgradeProbeFailureKeepsPolling(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{})
 	sid := openPolling(t, ts, "4")
 	s := ts.nextSession(t)
@@ -511,6 +528,7 @@ func TestUpgradeProbeFailureKeepsPolling(t *testing.T) {
 // --- server -----------------------------------------------------------------
 
 func TestServerCloseClosesEverySession(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{})
 	c := dialPipe(t, ts, "EIO=4&transport=websocket")
 	ts.nextSession(t)
@@ -549,6 +567,7 @@ func TestServerCloseClosesEverySession(t *testing.T) {
 }
 
 func TestServerCloseGivesUpAtDeadline(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{})
 	openPolling(t, ts, "4") // never polls again
 	ts.nextSession(t)
@@ -564,6 +583,7 @@ func TestServerCloseGivesUpAtDeadline(t *testing.T) {
 }
 
 func TestOrigins(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{AllowedOrigins: []string{"https://app.example"}})
 	for origin, want := range map[string]int{
 		"":                     200,
@@ -601,6 +621,7 @@ func TestOrigins(t *testing.T) {
 }
 
 func TestErrorResponses(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Options{})
 	for _, tc := range []struct {
 		method, query string

@@ -24,6 +24,27 @@ import (
 type wsConn struct {
 	conn net.Conn
 	raw  syscall.RawConn // nil when conn is not a plain socket (TLS, pipes)
+
+	// The non-blocking write in progress; there is one writer at a time.
+	// writeFn is built once so that a write allocates nothing.
+	wbufs   [][]byte
+	wn      int
+	werr    error
+	writeFn func(fd uintptr) bool
+}
+
+func newWSConn(conn net.Conn) *wsConn {
+	c := &wsConn{conn: conn}
+	if sc, ok := conn.(syscall.Conn); ok && rawIO {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+			c.writeFn = func(fd uintptr) bool {
+				c.wn, c.werr = writev(fd, c.wbufs)
+				return true // never wait here
+			}
+		}
+	}
+	return c
 }
 
 func isWebSocketRequest(r *http.Request) bool {
@@ -39,13 +60,8 @@ func upgrade(w http.ResponseWriter, r *http.Request) (*wsConn, *frameReader, err
 		}
 		return nil, nil, err
 	}
-	c := &wsConn{conn: conn}
-	if sc, ok := conn.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			c.raw = raw
-		}
-	}
-	fr := &frameReader{c: c}
+	c := newWSConn(conn)
+	fr := newFrameReader(c)
 	// Bytes the client sent right behind its handshake are already in the
 	// hijacked reader; keep them, and let the reader itself go.
 	if n := rw.Reader.Buffered(); n > 0 {
@@ -156,6 +172,30 @@ type frameReader struct {
 	buf  []byte
 	r, w int
 	hdr  [ws.MaxHeaderSize - 2]byte
+
+	// The read in progress, and the function RawConn.Read calls, built
+	// once so that a read allocates nothing.
+	rn     int
+	rerr   error
+	readFn func(fd uintptr) bool
+}
+
+func newFrameReader(c *wsConn) *frameReader {
+	fr := &frameReader{c: c}
+	fr.readFn = func(fd uintptr) bool {
+		if fr.buf == nil {
+			fr.buf = getReadBuf()
+		}
+		fr.rn, fr.rerr = read(fd, fr.buf)
+		if fr.rerr == syscall.EAGAIN {
+			// Nothing yet: give the buffer back while waiting.
+			putReadBuf(fr.buf)
+			fr.buf = nil
+			return false
+		}
+		return true
+	}
+	return fr
 }
 
 func (fr *frameReader) release() {
@@ -198,28 +238,10 @@ func (fr *frameReader) fill() error {
 		fr.r, fr.w = 0, n
 		return nil
 	}
-	var n int
-	var rerr error
-	err := fr.c.raw.Read(func(fd uintptr) bool {
-		if fr.buf == nil {
-			fr.buf = getReadBuf()
-		}
-		for {
-			n, rerr = syscall.Read(int(fd), fr.buf)
-			if rerr != syscall.EINTR {
-				break
-			}
-		}
-		if rerr == syscall.EAGAIN {
-			// Nothing yet: give the buffer back while waiting.
-			putReadBuf(fr.buf)
-			fr.buf = nil
-			return false
-		}
-		return true
-	})
+	err := fr.c.raw.Read(fr.readFn)
+	n := fr.rn
 	if err == nil {
-		err = rerr
+		err = fr.rerr
 	}
 	if err == nil && n <= 0 {
 		err = io.EOF
@@ -240,12 +262,7 @@ func (c *wsConn) read(p []byte) (int, error) {
 	var n int
 	var rerr error
 	err := c.raw.Read(func(fd uintptr) bool {
-		for {
-			n, rerr = syscall.Read(int(fd), p)
-			if rerr != syscall.EINTR {
-				break
-			}
-		}
+		n, rerr = read(fd, p)
 		return rerr != syscall.EAGAIN
 	})
 	if err == nil {
@@ -368,14 +385,12 @@ func (c *wsConn) tryWrite(frames [][]byte) ([][]byte, error) {
 		return frames, errWouldBlock
 	}
 	for len(frames) > 0 {
-		var n int
-		var werr error
-		err := c.raw.Write(func(fd uintptr) bool {
-			n, werr = writev(int(fd), frames)
-			return true // never wait here
-		})
+		c.wbufs = frames
+		err := c.raw.Write(c.writeFn)
+		n := c.wn
+		c.wbufs = nil
 		if err == nil {
-			err = werr
+			err = c.werr
 		}
 		if err == syscall.EAGAIN {
 			return frames, errWouldBlock
