@@ -62,4 +62,3 @@ func BenchmarkBroadcast(b *testing.B) {
 		})
 	}
 }
-
