@@ -259,7 +259,6 @@ func (srv *Server) remove(s *Session) {
 	srv.mu.Lock()
 	if srv.sessions[s.id] == s {
 		delete(srv.sessions, s.id)
-		srv.count.Add(-1)
 	}
 	srv.mu.Unlock()
 }

@@ -383,6 +383,7 @@ func (s *Session) finalize() {
 	if !lingering {
 		s.srv.remove(s)
 	}
+	s.srv.count.Add(-1)
 	if h := s.handler; h != nil {
 		h.OnClose(s, reason, err)
 	}

@@ -1,0 +1,142 @@
+package socketio
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+)
+
+// Binary data travels beside the JSON: each []byte in an event's arguments
+// is replaced by {"_placeholder":true,"num":N} and sent as the N-th binary
+// Engine.IO message after the packet.
+
+// ErrMissingAttachment is returned for a placeholder without its data.
+var ErrMissingAttachment = errors.New("socketio: placeholder without an attachment")
+
+// DecodeArgs decodes a JSON array payload into Go values (objects as
+// map[string]any, numbers as float64, as encoding/json does) and puts the
+// attachments in place of their placeholders, as []byte.
+func DecodeArgs(data []byte, attachments [][]byte) ([]any, error) {
+	var args []any
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &args); err != nil {
+			return nil, ErrInvalidPayload
+		}
+	}
+	if args == nil {
+		args = []any{}
+	}
+	if len(attachments) == 0 {
+		return args, nil
+	}
+	for i := range args {
+		v, err := reconstruct(args[i], attachments)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = v
+	}
+	return args, nil
+}
+
+func reconstruct(v any, att [][]byte) (any, error) {
+	switch t := v.(type) {
+	case []any:
+		for i := range t {
+			r, err := reconstruct(t[i], att)
+			if err != nil {
+				return nil, err
+			}
+			t[i] = r
+		}
+	case map[string]any:
+		if ph, ok := t["_placeholder"].(bool); ok && ph {
+			n, ok := t["num"].(float64)
+			if !ok || n < 0 || int(n) >= len(att) || float64(int(n)) != n {
+				return nil, ErrMissingAttachment
+			}
+			return att[int(n)], nil
+		}
+		for k := range t {
+			r, err := reconstruct(t[k], att)
+			if err != nil {
+				return nil, err
+			}
+			t[k] = r
+		}
+	}
+	return v, nil
+}
+
+// EncodeArgs encodes values as a JSON array, taking every []byte out as an
+// attachment (in order) and leaving its placeholder. Binary data is found
+// at the top level and inside []any and map[string]any; the caller's
+// containers are not changed. JSON is written as JavaScript's
+// JSON.stringify writes it (no HTML escaping).
+func EncodeArgs(dst []byte, values []any) ([]byte, [][]byte, error) {
+	var att [][]byte
+	vals := values
+	if hasBinary(values) {
+		vals = make([]any, len(values))
+		for i, v := range values {
+			vals[i] = deconstruct(v, &att)
+		}
+	}
+	if vals == nil {
+		vals = []any{}
+	}
+	buf := bytes.NewBuffer(dst)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(vals); err != nil {
+		return dst, nil, err
+	}
+	out := buf.Bytes()
+	return out[:len(out)-1], att, nil // Encode adds a newline
+}
+
+func hasBinary(values []any) bool {
+	for _, v := range values {
+		switch t := v.(type) {
+		case []byte:
+			return true
+		case []any:
+			if hasBinary(t) {
+				return true
+			}
+		case map[string]any:
+			for _, e := range t {
+				if hasBinary([]any{e}) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+type placeholder struct {
+	Placeholder bool `json:"_placeholder"`
+	Num         int  `json:"num"`
+}
+
+func deconstruct(v any, att *[][]byte) any {
+	switch t := v.(type) {
+	case []byte:
+		*att = append(*att, t)
+		return placeholder{true, len(*att) - 1}
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = deconstruct(e, att)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = deconstruct(e, att)
+		}
+		return out
+	}
+	return v
+}

@@ -1,0 +1,202 @@
+package socketio
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+)
+
+// PacketType is a Socket.IO packet type.
+type PacketType byte
+
+const (
+	Connect PacketType = iota
+	Disconnect
+	Event
+	Ack
+	ConnectError
+	BinaryEvent
+	BinaryAck
+)
+
+func (t PacketType) String() string {
+	switch t {
+	case Connect:
+		return "CONNECT"
+	case Disconnect:
+		return "DISCONNECT"
+	case Event:
+		return "EVENT"
+	case Ack:
+		return "ACK"
+	case ConnectError:
+		return "CONNECT_ERROR"
+	case BinaryEvent:
+		return "BINARY_EVENT"
+	case BinaryAck:
+		return "BINARY_ACK"
+	}
+	return "UNKNOWN"
+}
+
+// NoID is the ID of a packet that asks for no acknowledgement.
+const NoID int64 = -1
+
+// DefaultMaxAttachments bounds the binary attachments of one packet, as
+// Node's parser does by default.
+const DefaultMaxAttachments = 10
+
+// Packet is a decoded packet. Data is the raw JSON payload (nil when the
+// packet has none); it aliases the input.
+type Packet struct {
+	Type        PacketType
+	Nsp         string
+	ID          int64
+	Attachments int
+	Data        []byte
+}
+
+// Decoding errors. Each closes the connection that sent the packet, as in
+// Node.
+var (
+	ErrUnknownType        = errors.New("socketio: unknown packet type")
+	ErrIllegalAttachments = errors.New("socketio: illegal attachments")
+	ErrTooManyAttachments = errors.New("socketio: too many attachments")
+	ErrInvalidPayload     = errors.New("socketio: invalid payload")
+	ErrInvalidID          = errors.New("socketio: invalid ack id")
+)
+
+// maxIDDigits bounds an ack id: JavaScript's integers are exact up to 2^53.
+const maxIDDigits = 15
+
+// Decode parses a text packet: the type digit; for binary types the number
+// of attachments and "-"; the namespace ("/..." up to ","); the ack id;
+// then the JSON payload, which must have the shape the type requires.
+func Decode(b []byte, maxAttachments int) (Packet, error) {
+	p := Packet{Nsp: "/", ID: NoID}
+	if len(b) == 0 || b[0] < '0' || b[0] > '6' {
+		return p, ErrUnknownType
+	}
+	p.Type = PacketType(b[0] - '0')
+	i := 1
+	if p.Type == BinaryEvent || p.Type == BinaryAck {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == start || i >= len(b) || b[i] != '-' || i-start > 3 {
+			return p, ErrIllegalAttachments
+		}
+		n, _ := strconv.Atoi(string(b[start:i]))
+		if n < 1 {
+			return p, ErrIllegalAttachments
+		}
+		if n > maxAttachments {
+			return p, ErrTooManyAttachments
+		}
+		p.Attachments = n
+		i++
+	}
+	if i < len(b) && b[i] == '/' {
+		start := i
+		for i < len(b) && b[i] != ',' {
+			i++
+		}
+		p.Nsp = string(b[start:i])
+		if i < len(b) {
+			i++ // the comma
+		}
+	}
+	if i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i-start > maxIDDigits {
+			return p, ErrInvalidID
+		}
+		p.ID, _ = strconv.ParseInt(string(b[start:i]), 10, 64)
+	}
+	if i < len(b) {
+		p.Data = b[i:]
+	}
+	if !payloadValid(p.Type, p.Data) {
+		return p, ErrInvalidPayload
+	}
+	return p, nil
+}
+
+// reservedEvents cannot be emitted by a client.
+var reservedEvents = map[string]bool{
+	"connect": true, "connect_error": true, "disconnect": true,
+	"disconnecting": true, "newListener": true, "removeListener": true,
+}
+
+// payloadValid applies Node's isPayloadValid: CONNECT takes an object or
+// nothing, DISCONNECT nothing, CONNECT_ERROR a string or an object, events
+// an array whose first element is a (non-reserved) event name or a number,
+// acks an array.
+func payloadValid(t PacketType, data []byte) bool {
+	if len(data) == 0 {
+		return t == Connect || t == Disconnect
+	}
+	if t == Disconnect || !json.Valid(data) {
+		return false
+	}
+	first := firstByte(data)
+	switch t {
+	case Connect:
+		return first == '{'
+	case ConnectError:
+		return first == '{' || first == '"'
+	case Ack, BinaryAck:
+		return first == '['
+	case Event, BinaryEvent:
+		if first != '[' {
+			return false
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		_, _ = dec.Token() // [
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch v := tok.(type) {
+		case string:
+			return !reservedEvents[v]
+		case float64:
+			return true
+		}
+	}
+	return false
+}
+
+func firstByte(b []byte) byte {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c
+	}
+	return 0
+}
+
+// AppendHeader appends a packet's header: type, attachment count, the
+// namespace (left out for "/"), and the ack id. The JSON payload follows.
+func AppendHeader(dst []byte, t PacketType, nsp string, id int64, attachments int) []byte {
+	dst = append(dst, byte('0'+t))
+	if t == BinaryEvent || t == BinaryAck {
+		dst = strconv.AppendInt(dst, int64(attachments), 10)
+		dst = append(dst, '-')
+	}
+	if nsp != "" && nsp != "/" {
+		dst = append(dst, nsp...)
+		dst = append(dst, ',')
+	}
+	if id >= 0 {
+		dst = strconv.AppendInt(dst, id, 10)
+	}
+	return dst
+}

@@ -1,0 +1,188 @@
+package socketio
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func TestDecode(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want Packet
+	}{
+		{`0`, Packet{Type: Connect, Nsp: "/", ID: NoID}},
+		{`0{"token":"123"}`, Packet{Type: Connect, Nsp: "/", ID: NoID, Data: []byte(`{"token":"123"}`)}},
+		{`0/admin,`, Packet{Type: Connect, Nsp: "/admin", ID: NoID}},
+		{`0/admin,{"a":1}`, Packet{Type: Connect, Nsp: "/admin", ID: NoID, Data: []byte(`{"a":1}`)}},
+		{`0/admin?token=1`, Packet{Type: Connect, Nsp: "/admin?token=1", ID: NoID}}, // protocol 4 query
+		{`1`, Packet{Type: Disconnect, Nsp: "/", ID: NoID}},
+		{`1/admin,`, Packet{Type: Disconnect, Nsp: "/admin", ID: NoID}},
+		{`2["hello",1]`, Packet{Type: Event, Nsp: "/", ID: NoID, Data: []byte(`["hello",1]`)}},
+		{`2/admin,456["project:delete",123]`, Packet{Type: Event, Nsp: "/admin", ID: 456, Data: []byte(`["project:delete",123]`)}},
+		{`212["x"]`, Packet{Type: Event, Nsp: "/", ID: 12, Data: []byte(`["x"]`)}},
+		{`2[3]`, Packet{Type: Event, Nsp: "/", ID: NoID, Data: []byte(`[3]`)}}, // numeric event names are allowed
+		{`3/admin,456[]`, Packet{Type: Ack, Nsp: "/admin", ID: 456, Data: []byte(`[]`)}},
+		{`4{"message":"Not authorized"}`, Packet{Type: ConnectError, Nsp: "/", ID: NoID, Data: []byte(`{"message":"Not authorized"}`)}},
+		{`4/nsp,"Not authorized"`, Packet{Type: ConnectError, Nsp: "/nsp", ID: NoID, Data: []byte(`"Not authorized"`)}},
+		{`51-["hello",{"_placeholder":true,"num":0}]`, Packet{Type: BinaryEvent, Nsp: "/", ID: NoID, Attachments: 1, Data: []byte(`["hello",{"_placeholder":true,"num":0}]`)}},
+		{`52-/admin,789[1,{"_placeholder":true,"num":0}]`, Packet{Type: BinaryEvent, Nsp: "/admin", ID: 789, Attachments: 2, Data: []byte(`[1,{"_placeholder":true,"num":0}]`)}},
+		{`61-/admin,456[{"_placeholder":true,"num":0}]`, Packet{Type: BinaryAck, Nsp: "/admin", ID: 456, Attachments: 1, Data: []byte(`[{"_placeholder":true,"num":0}]`)}},
+	} {
+		got, err := Decode([]byte(tc.in), DefaultMaxAttachments)
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// The invalid packets of the official suite and of Node's parser tests.
+func TestDecodeInvalid(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]error{
+		``:                    ErrUnknownType,
+		`abc`:                 ErrUnknownType,
+		`7`:                   ErrUnknownType,
+		`2{}`:                 ErrInvalidPayload,
+		`2{"a":1}`:            ErrInvalidPayload,
+		`2abc["message",1]`:   ErrInvalidPayload,
+		`2`:                   ErrInvalidPayload,
+		`2[]`:                 ErrInvalidPayload,
+		`2[true]`:             ErrInvalidPayload,
+		`2"hello"`:            ErrInvalidPayload,
+		`2["connect"]`:        ErrInvalidPayload,
+		`2["disconnecting"]`:  ErrInvalidPayload,
+		`2["a"`:               ErrInvalidPayload,
+		`3{}`:                 ErrInvalidPayload,
+		`1{}`:                 ErrInvalidPayload,
+		`0[]`:                 ErrInvalidPayload,
+		`0"x"`:                ErrInvalidPayload,
+		`4[]`:                 ErrInvalidPayload,
+		`5["message"]`:        ErrIllegalAttachments,
+		`5x-["message"]`:      ErrIllegalAttachments,
+		`50-["message"]`:      ErrIllegalAttachments,
+		`511-["message"]`:     ErrTooManyAttachments,
+		`5999999-["m"]`:       ErrIllegalAttachments,
+		`21234567890123456[]`: ErrInvalidID,
+	} {
+		_, err := Decode([]byte(in), DefaultMaxAttachments)
+		if !errors.Is(err, want) {
+			t.Errorf("%q: err %v, want %v", in, err, want)
+		}
+	}
+}
+
+func TestAppendHeader(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		typ  PacketType
+		nsp  string
+		id   int64
+		att  int
+		want string
+	}{
+		{Connect, "/", NoID, 0, "0"},
+		{Connect, "/admin", NoID, 0, "0/admin,"},
+		{Event, "/", 12, 0, "212"},
+		{Event, "/admin", 456, 0, "2/admin,456"},
+		{BinaryEvent, "/", NoID, 2, "52-"},
+		{BinaryAck, "/admin", 456, 1, "61-/admin,456"},
+	} {
+		if got := string(AppendHeader(nil, tc.typ, tc.nsp, tc.id, tc.att)); got != tc.want {
+			t.Errorf("AppendHeader(%v, %q, %d, %d) = %q, want %q", tc.typ, tc.nsp, tc.id, tc.att, got, tc.want)
+		}
+	}
+}
+
+func TestArgsRoundTrip(t *testing.T) {
+	t.Parallel()
+	args := []any{"message", []byte{1, 2, 3}, map[string]any{"file": []byte{4}, "name": "<b>x</b>"}, []any{1.5, []byte{}}}
+	data, att, err := EncodeArgs(nil, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(att) != 3 {
+		t.Fatalf("%d attachments, want 3", len(att))
+	}
+	if !bytes.Contains(data, []byte(`"<b>x</b>"`)) {
+		t.Errorf("HTML escaped: %s", data)
+	}
+	if bytes.Contains(data, []byte(`AQID`)) {
+		t.Errorf("binary sent as base64 in the JSON: %s", data)
+	}
+	if _, ok := args[2].(map[string]any)["file"].([]byte); !ok {
+		t.Error("EncodeArgs changed the caller's map")
+	}
+	p, err := Decode(append(AppendHeader(nil, BinaryEvent, "/", NoID, len(att)), data...), DefaultMaxAttachments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeArgs(p.Data, att)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, args) {
+		t.Errorf("round trip:\n got %#v\nwant %#v", got, args)
+	}
+}
+
+func TestDecodeArgsPlaceholders(t *testing.T) {
+	t.Parallel()
+	got, err := DecodeArgs([]byte(`["m",{"_placeholder":true,"num":1},{"_placeholder":true,"num":0}]`), [][]byte{{1}, {2}})
+	if err != nil || !reflect.DeepEqual(got, []any{"m", []byte{2}, []byte{1}}) {
+		t.Fatalf("got %#v, %v", got, err)
+	}
+	for _, bad := range []string{
+		`["m",{"_placeholder":true,"num":2}]`,
+		`["m",{"_placeholder":true,"num":-1}]`,
+		`["m",{"_placeholder":true,"num":0.5}]`,
+		`["m",{"_placeholder":true}]`,
+	} {
+		if _, err := DecodeArgs([]byte(bad), [][]byte{{1}, {2}}); !errors.Is(err, ErrMissingAttachment) {
+			t.Errorf("%s: err %v", bad, err)
+		}
+	}
+	if got, _ := DecodeArgs(nil, nil); got == nil || len(got) != 0 {
+		t.Errorf("no payload: %#v", got)
+	}
+	// Without attachments a placeholder is plain data, as in Node.
+	if got, err := DecodeArgs([]byte(`[{"_placeholder":true,"num":0}]`), nil); err != nil || len(got) != 1 {
+		t.Errorf("placeholder without attachments: %#v %v", got, err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`0`, `0/admin,{"a":1}`, `2["x",1]`, `212["x"]`, `51-["x",{"_placeholder":true,"num":0}]`, `3/a,1[]`, `4"x"`, `5-`, `2/`, `2/a`, `29999`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		p, err := Decode(in, DefaultMaxAttachments)
+		if err != nil {
+			return
+		}
+		if p.Attachments > DefaultMaxAttachments || p.ID < NoID || p.Nsp == "" {
+			t.Fatalf("%q decoded to %+v", in, p)
+		}
+		// A packet that decodes re-encodes to one that decodes the same.
+		out := append(AppendHeader(nil, p.Type, p.Nsp, p.ID, p.Attachments), p.Data...)
+		q, err := Decode(out, DefaultMaxAttachments)
+		if err != nil {
+			// A namespace ending the packet without a comma, or a data
+			// payload starting with a digit after a namespace, do not
+			// survive; neither is sent by a client.
+			return
+		}
+		if q.Type != p.Type || q.Nsp != p.Nsp || q.ID != p.ID || q.Attachments != p.Attachments || !bytes.Equal(q.Data, p.Data) {
+			t.Fatalf("%q -> %+v -> %q -> %+v", in, p, out, q)
+		}
+		if p.Type == Event || p.Type == Ack || p.Type == BinaryEvent || p.Type == BinaryAck {
+			_, _ = DecodeArgs(p.Data, nil)
+		}
+	})
+}
