@@ -11,30 +11,30 @@ import (
 type PacketType byte
 
 const (
-	Connect PacketType = iota
-	Disconnect
-	Event
-	Ack
-	ConnectError
-	BinaryEvent
-	BinaryAck
+	PacketConnect PacketType = iota
+	PacketDisconnect
+	PacketEvent
+	PacketAck
+	PacketConnectError
+	PacketBinaryEvent
+	PacketBinaryAck
 )
 
 func (t PacketType) String() string {
 	switch t {
-	case Connect:
+	case PacketConnect:
 		return "CONNECT"
-	case Disconnect:
+	case PacketDisconnect:
 		return "DISCONNECT"
-	case Event:
+	case PacketEvent:
 		return "EVENT"
-	case Ack:
+	case PacketAck:
 		return "ACK"
-	case ConnectError:
+	case PacketConnectError:
 		return "CONNECT_ERROR"
-	case BinaryEvent:
+	case PacketBinaryEvent:
 		return "BINARY_EVENT"
-	case BinaryAck:
+	case PacketBinaryAck:
 		return "BINARY_ACK"
 	}
 	return "UNKNOWN"
@@ -80,7 +80,7 @@ func Decode(b []byte, maxAttachments int) (Packet, error) {
 	}
 	p.Type = PacketType(b[0] - '0')
 	i := 1
-	if p.Type == BinaryEvent || p.Type == BinaryAck {
+	if p.Type == PacketBinaryEvent || p.Type == PacketBinaryAck {
 		start := i
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 			i++
@@ -139,20 +139,20 @@ var reservedEvents = map[string]bool{
 // acks an array.
 func payloadValid(t PacketType, data []byte) bool {
 	if len(data) == 0 {
-		return t == Connect || t == Disconnect
+		return t == PacketConnect || t == PacketDisconnect
 	}
-	if t == Disconnect || !json.Valid(data) {
+	if t == PacketDisconnect || !json.Valid(data) {
 		return false
 	}
 	first := firstByte(data)
 	switch t {
-	case Connect:
+	case PacketConnect:
 		return first == '{'
-	case ConnectError:
+	case PacketConnectError:
 		return first == '{' || first == '"'
-	case Ack, BinaryAck:
+	case PacketAck, PacketBinaryAck:
 		return first == '['
-	case Event, BinaryEvent:
+	case PacketEvent, PacketBinaryEvent:
 		if first != '[' {
 			return false
 		}
@@ -187,7 +187,7 @@ func firstByte(b []byte) byte {
 // namespace (left out for "/"), and the ack id. The JSON payload follows.
 func AppendHeader(dst []byte, t PacketType, nsp string, id int64, attachments int) []byte {
 	dst = append(dst, byte('0'+t))
-	if t == BinaryEvent || t == BinaryAck {
+	if t == PacketBinaryEvent || t == PacketBinaryAck {
 		dst = strconv.AppendInt(dst, int64(attachments), 10)
 		dst = append(dst, '-')
 	}

@@ -13,23 +13,23 @@ func TestDecode(t *testing.T) {
 		in   string
 		want Packet
 	}{
-		{`0`, Packet{Type: Connect, Nsp: "/", ID: NoID}},
-		{`0{"token":"123"}`, Packet{Type: Connect, Nsp: "/", ID: NoID, Data: []byte(`{"token":"123"}`)}},
-		{`0/admin,`, Packet{Type: Connect, Nsp: "/admin", ID: NoID}},
-		{`0/admin,{"a":1}`, Packet{Type: Connect, Nsp: "/admin", ID: NoID, Data: []byte(`{"a":1}`)}},
-		{`0/admin?token=1`, Packet{Type: Connect, Nsp: "/admin?token=1", ID: NoID}}, // protocol 4 query
-		{`1`, Packet{Type: Disconnect, Nsp: "/", ID: NoID}},
-		{`1/admin,`, Packet{Type: Disconnect, Nsp: "/admin", ID: NoID}},
-		{`2["hello",1]`, Packet{Type: Event, Nsp: "/", ID: NoID, Data: []byte(`["hello",1]`)}},
-		{`2/admin,456["project:delete",123]`, Packet{Type: Event, Nsp: "/admin", ID: 456, Data: []byte(`["project:delete",123]`)}},
-		{`212["x"]`, Packet{Type: Event, Nsp: "/", ID: 12, Data: []byte(`["x"]`)}},
-		{`2[3]`, Packet{Type: Event, Nsp: "/", ID: NoID, Data: []byte(`[3]`)}}, // numeric event names are allowed
-		{`3/admin,456[]`, Packet{Type: Ack, Nsp: "/admin", ID: 456, Data: []byte(`[]`)}},
-		{`4{"message":"Not authorized"}`, Packet{Type: ConnectError, Nsp: "/", ID: NoID, Data: []byte(`{"message":"Not authorized"}`)}},
-		{`4/nsp,"Not authorized"`, Packet{Type: ConnectError, Nsp: "/nsp", ID: NoID, Data: []byte(`"Not authorized"`)}},
-		{`51-["hello",{"_placeholder":true,"num":0}]`, Packet{Type: BinaryEvent, Nsp: "/", ID: NoID, Attachments: 1, Data: []byte(`["hello",{"_placeholder":true,"num":0}]`)}},
-		{`52-/admin,789[1,{"_placeholder":true,"num":0}]`, Packet{Type: BinaryEvent, Nsp: "/admin", ID: 789, Attachments: 2, Data: []byte(`[1,{"_placeholder":true,"num":0}]`)}},
-		{`61-/admin,456[{"_placeholder":true,"num":0}]`, Packet{Type: BinaryAck, Nsp: "/admin", ID: 456, Attachments: 1, Data: []byte(`[{"_placeholder":true,"num":0}]`)}},
+		{`0`, Packet{Type: PacketConnect, Nsp: "/", ID: NoID}},
+		{`0{"token":"123"}`, Packet{Type: PacketConnect, Nsp: "/", ID: NoID, Data: []byte(`{"token":"123"}`)}},
+		{`0/admin,`, Packet{Type: PacketConnect, Nsp: "/admin", ID: NoID}},
+		{`0/admin,{"a":1}`, Packet{Type: PacketConnect, Nsp: "/admin", ID: NoID, Data: []byte(`{"a":1}`)}},
+		{`0/admin?token=1`, Packet{Type: PacketConnect, Nsp: "/admin?token=1", ID: NoID}}, // protocol 4 query
+		{`1`, Packet{Type: PacketDisconnect, Nsp: "/", ID: NoID}},
+		{`1/admin,`, Packet{Type: PacketDisconnect, Nsp: "/admin", ID: NoID}},
+		{`2["hello",1]`, Packet{Type: PacketEvent, Nsp: "/", ID: NoID, Data: []byte(`["hello",1]`)}},
+		{`2/admin,456["project:delete",123]`, Packet{Type: PacketEvent, Nsp: "/admin", ID: 456, Data: []byte(`["project:delete",123]`)}},
+		{`212["x"]`, Packet{Type: PacketEvent, Nsp: "/", ID: 12, Data: []byte(`["x"]`)}},
+		{`2[3]`, Packet{Type: PacketEvent, Nsp: "/", ID: NoID, Data: []byte(`[3]`)}}, // numeric event names are allowed
+		{`3/admin,456[]`, Packet{Type: PacketAck, Nsp: "/admin", ID: 456, Data: []byte(`[]`)}},
+		{`4{"message":"Not authorized"}`, Packet{Type: PacketConnectError, Nsp: "/", ID: NoID, Data: []byte(`{"message":"Not authorized"}`)}},
+		{`4/nsp,"Not authorized"`, Packet{Type: PacketConnectError, Nsp: "/nsp", ID: NoID, Data: []byte(`"Not authorized"`)}},
+		{`51-["hello",{"_placeholder":true,"num":0}]`, Packet{Type: PacketBinaryEvent, Nsp: "/", ID: NoID, Attachments: 1, Data: []byte(`["hello",{"_placeholder":true,"num":0}]`)}},
+		{`52-/admin,789[1,{"_placeholder":true,"num":0}]`, Packet{Type: PacketBinaryEvent, Nsp: "/admin", ID: 789, Attachments: 2, Data: []byte(`[1,{"_placeholder":true,"num":0}]`)}},
+		{`61-/admin,456[{"_placeholder":true,"num":0}]`, Packet{Type: PacketBinaryAck, Nsp: "/admin", ID: 456, Attachments: 1, Data: []byte(`[{"_placeholder":true,"num":0}]`)}},
 	} {
 		got, err := Decode([]byte(tc.in), DefaultMaxAttachments)
 		if err != nil {
@@ -87,12 +87,12 @@ func TestAppendHeader(t *testing.T) {
 		att  int
 		want string
 	}{
-		{Connect, "/", NoID, 0, "0"},
-		{Connect, "/admin", NoID, 0, "0/admin,"},
-		{Event, "/", 12, 0, "212"},
-		{Event, "/admin", 456, 0, "2/admin,456"},
-		{BinaryEvent, "/", NoID, 2, "52-"},
-		{BinaryAck, "/admin", 456, 1, "61-/admin,456"},
+		{PacketConnect, "/", NoID, 0, "0"},
+		{PacketConnect, "/admin", NoID, 0, "0/admin,"},
+		{PacketEvent, "/", 12, 0, "212"},
+		{PacketEvent, "/admin", 456, 0, "2/admin,456"},
+		{PacketBinaryEvent, "/", NoID, 2, "52-"},
+		{PacketBinaryAck, "/admin", 456, 1, "61-/admin,456"},
 	} {
 		if got := string(AppendHeader(nil, tc.typ, tc.nsp, tc.id, tc.att)); got != tc.want {
 			t.Errorf("AppendHeader(%v, %q, %d, %d) = %q, want %q", tc.typ, tc.nsp, tc.id, tc.att, got, tc.want)
@@ -119,7 +119,7 @@ func TestArgsRoundTrip(t *testing.T) {
 	if _, ok := args[2].(map[string]any)["file"].([]byte); !ok {
 		t.Error("EncodeArgs changed the caller's map")
 	}
-	p, err := Decode(append(AppendHeader(nil, BinaryEvent, "/", NoID, len(att)), data...), DefaultMaxAttachments)
+	p, err := Decode(append(AppendHeader(nil, PacketBinaryEvent, "/", NoID, len(att)), data...), DefaultMaxAttachments)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func FuzzDecode(f *testing.F) {
 		if q.Type != p.Type || q.Nsp != p.Nsp || q.ID != p.ID || q.Attachments != p.Attachments || !bytes.Equal(q.Data, p.Data) {
 			t.Fatalf("%q -> %+v -> %q -> %+v", in, p, out, q)
 		}
-		if p.Type == Event || p.Type == Ack || p.Type == BinaryEvent || p.Type == BinaryAck {
+		if p.Type == PacketEvent || p.Type == PacketAck || p.Type == PacketBinaryEvent || p.Type == PacketBinaryAck {
 			_, _ = DecodeArgs(p.Data, nil)
 		}
 	})

@@ -1,0 +1,287 @@
+package socketio
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/socketio-go/chatserver/realtime/internal/engineio"
+)
+
+// Handshake is what a socket keeps of the request that opened its
+// connection.
+type Handshake struct {
+	Address string     // the client's IP address
+	Query   url.Values // the handshake's query, Engine.IO parameters included
+	Time    time.Time
+	Secure  bool
+}
+
+// client is one Engine.IO connection and the sockets it has in namespaces.
+// Its OnMessage runs on the session's reader, one packet at a time.
+type client struct {
+	srv   *Server
+	es    *engineio.Session
+	proto int // Socket.IO protocol: 5, or 4 for socket.io-client 2.x
+	hs    *Handshake
+
+	mu      sync.Mutex
+	sockets map[string]*Socket // by namespace
+	closed  bool
+	timer   *time.Timer // connect timeout, until a namespace is joined
+
+	// A binary packet waiting for its attachments (reader only).
+	pending     *Packet
+	attachments [][]byte
+}
+
+var (
+	errUnexpectedBinary = errors.New("socketio: binary data without a packet announcing it")
+	errMissingBinary    = errors.New("socketio: text packet while attachments were due")
+	errInvalidState     = errors.New("socketio: packet for a namespace not joined, or a second CONNECT")
+)
+
+func newClient(s *Server, es *engineio.Session, r *http.Request) *client {
+	c := &client{srv: s, es: es, proto: 5, sockets: map[string]*Socket{}}
+	if es.Protocol() == 3 {
+		c.proto = 4
+	}
+	addr := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	c.hs = &Handshake{Address: addr, Query: r.URL.Query(), Time: time.Now(), Secure: r.TLS != nil}
+	c.timer = time.AfterFunc(s.opts.ConnectTimeout, c.connectTimedOut)
+	return c
+}
+
+func (c *client) connectTimedOut() {
+	c.mu.Lock()
+	none := len(c.sockets) == 0 && !c.closed
+	c.mu.Unlock()
+	if none {
+		c.es.Close()
+	}
+}
+
+// OnMessage decodes a packet (gathering its attachments first) and
+// dispatches it. Anything malformed closes the connection.
+func (c *client) OnMessage(_ *engineio.Session, data []byte, binary bool) {
+	if binary {
+		if c.pending == nil {
+			c.fail(errUnexpectedBinary)
+			return
+		}
+		c.attachments = append(c.attachments, data)
+		if len(c.attachments) == c.pending.Attachments {
+			p, att := *c.pending, c.attachments
+			c.pending, c.attachments = nil, nil
+			c.dispatch(p, att)
+		}
+		return
+	}
+	if c.pending != nil {
+		c.fail(errMissingBinary)
+		return
+	}
+	p, err := Decode(data, c.srv.opts.MaxAttachments)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if p.Attachments > 0 {
+		c.pending = &p
+		return
+	}
+	c.dispatch(p, nil)
+}
+
+func (c *client) dispatch(p Packet, att [][]byte) {
+	c.mu.Lock()
+	s := c.sockets[p.Nsp]
+	c.mu.Unlock()
+	if p.Type == PacketConnect {
+		if s != nil {
+			c.fail(errInvalidState)
+			return
+		}
+		name, rawQuery, _ := strings.Cut(p.Nsp, "?") // protocol 4 sends its query here
+		var q url.Values
+		if c.proto == 4 {
+			q, _ = url.ParseQuery(rawQuery)
+		}
+		c.connect(name, p.Data, q)
+		return
+	}
+	if s == nil || p.Type == PacketConnectError {
+		c.fail(errInvalidState)
+		return
+	}
+	switch p.Type {
+	case PacketDisconnect:
+		s.onClose(ReasonClientNamespaceDisconnect)
+	case PacketEvent, PacketBinaryEvent:
+		args, err := DecodeArgs(p.Data, att)
+		if err != nil || len(args) == 0 {
+			c.fail(ErrInvalidPayload)
+			return
+		}
+		s.onEvent(args, p.ID)
+	case PacketAck, PacketBinaryAck:
+		args, err := DecodeArgs(p.Data, att)
+		if err != nil {
+			c.fail(ErrInvalidPayload)
+			return
+		}
+		s.onAck(p.ID, args)
+	}
+}
+
+// connect joins the namespace, through its middleware. auth is the
+// CONNECT payload (protocol 5); protocol 4 clients give a query instead.
+func (c *client) connect(name string, auth []byte, query url.Values) {
+	n := c.srv.namespace(name)
+	if n == nil {
+		c.sendConnectError(name, &ConnectError{Message: "Invalid namespace"})
+		return
+	}
+	a := map[string]any{}
+	if len(auth) > 0 {
+		if err := json.Unmarshal(auth, &a); err != nil {
+			c.fail(ErrInvalidPayload)
+			return
+		}
+	}
+	if c.proto == 4 {
+		// 2.x clients send their credentials in the query: of the
+		// namespace for other namespaces, of the handshake for "/".
+		if query == nil {
+			query = c.hs.Query
+		}
+		for k, v := range query {
+			switch k {
+			case "EIO", "transport", "t", "sid", "b64", "j":
+				continue
+			}
+			if len(v) > 0 {
+				a[k] = v[0]
+			}
+		}
+	}
+	s := newSocket(n, c, a)
+	if err := n.admit(s); err != nil {
+		var ce *ConnectError
+		if !errors.As(err, &ce) {
+			ce = &ConnectError{Message: err.Error()}
+		}
+		c.sendConnectError(name, ce)
+		return
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.sockets[name] = s
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	c.mu.Unlock()
+	n.add(s)
+	c.sendConnect(s)
+	n.connected(s)
+}
+
+func (c *client) sendConnect(s *Socket) {
+	b := AppendHeader(nil, PacketConnect, s.nsp.name, NoID, 0)
+	if c.proto == 5 {
+		b = append(b, `{"sid":"`...)
+		b = append(b, s.id...)
+		b = append(b, `"}`...)
+	}
+	c.es.Send(engineio.NewMessage(b))
+}
+
+func (c *client) sendConnectError(nsp string, ce *ConnectError) {
+	b := AppendHeader(nil, PacketConnectError, nsp, NoID, 0)
+	var payload any = ce.Message
+	if c.proto == 5 {
+		payload = ce
+	}
+	j, err := json.Marshal(payload)
+	if err != nil {
+		j, _ = json.Marshal(map[string]string{"message": ce.Message})
+	}
+	c.es.Send(engineio.NewMessage(append(b, j...)))
+}
+
+// send queues a packet's messages on the connection.
+func (c *client) send(msgs []*engineio.Message, volatile bool, latest string) bool {
+	switch {
+	case volatile:
+		return c.es.SendVolatile(msgs...)
+	case latest != "":
+		return c.es.SendLatest(latest, msgs...)
+	}
+	return c.es.Send(msgs...)
+}
+
+// fail closes the connection for a protocol violation.
+func (c *client) fail(error) {
+	c.closeSockets("parse error")
+	c.es.Close()
+}
+
+// remove forgets a socket that left its namespace.
+func (c *client) remove(s *Socket) {
+	c.mu.Lock()
+	if c.sockets[s.nsp.name] == s {
+		delete(c.sockets, s.nsp.name)
+	}
+	c.mu.Unlock()
+}
+
+// closeSockets closes every socket of the connection with reason.
+func (c *client) closeSockets(reason string) {
+	c.mu.Lock()
+	c.closed = true
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	all := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		all = append(all, s)
+	}
+	c.mu.Unlock()
+	for _, s := range all {
+		s.onClose(reason)
+	}
+}
+
+// OnClose is the end of the Engine.IO session.
+func (c *client) OnClose(_ *engineio.Session, reason engineio.Reason, _ error) {
+	c.closeSockets(reason.String())
+}
+
+// disconnectAll is Socket.Disconnect(true): every socket of the
+// connection gets a DISCONNECT, then the connection closes.
+func (c *client) disconnectAll() {
+	c.mu.Lock()
+	all := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		all = append(all, s)
+	}
+	c.mu.Unlock()
+	for _, s := range all {
+		s.sendDisconnect()
+	}
+	c.closeSockets(ReasonForcedServerClose)
+	c.es.Close()
+}

@@ -1,0 +1,131 @@
+package socketio
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// ConnectError refuses a namespace connection from middleware: the client
+// gets CONNECT_ERROR with the message (and, protocol 5, the data).
+type ConnectError struct {
+	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
+}
+
+func (e *ConnectError) Error() string { return e.Message }
+
+// Namespace is a set of sockets with its own middleware, handlers and
+// rooms (kept by its Adapter).
+type Namespace struct {
+	srv     *Server
+	name    string
+	adapter Adapter
+	ids     atomic.Int64 // ack ids, shared by emits and broadcasts
+
+	mu           sync.RWMutex
+	sockets      map[string]*Socket
+	middleware   []func(*Socket) error
+	onConnection []func(*Socket)
+}
+
+func newNamespace(s *Server, name string) *Namespace {
+	n := &Namespace{srv: s, name: name, sockets: map[string]*Socket{}}
+	n.adapter = s.opts.NewAdapter(n)
+	return n
+}
+
+// Name is the namespace's name ("/chat").
+func (n *Namespace) Name() string { return n.name }
+
+// Adapter is the namespace's adapter.
+func (n *Namespace) Adapter() Adapter { return n.adapter }
+
+// Use adds connection middleware: each runs in order before a socket is
+// admitted, on the connection's reader (so the client's next packets wait
+// for it); an error refuses the socket (a *ConnectError to send data).
+func (n *Namespace) Use(fn func(*Socket) error) {
+	n.mu.Lock()
+	n.middleware = append(n.middleware, fn)
+	n.mu.Unlock()
+}
+
+// OnConnection adds a handler for every admitted socket; it runs after the
+// client got its CONNECT answer, before the socket's next packet.
+func (n *Namespace) OnConnection(fn func(*Socket)) {
+	n.mu.Lock()
+	n.onConnection = append(n.onConnection, fn)
+	n.mu.Unlock()
+}
+
+// Len is the number of sockets connected to the namespace on this server.
+func (n *Namespace) Len() int {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.sockets)
+}
+
+// Socket returns the connected socket with the id, or nil.
+func (n *Namespace) Socket(id string) *Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.sockets[id]
+}
+
+func (n *Namespace) admit(s *Socket) error {
+	n.mu.RLock()
+	mw := n.middleware
+	n.mu.RUnlock()
+	for _, fn := range mw {
+		if err := fn(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *Namespace) add(s *Socket) {
+	n.mu.Lock()
+	n.sockets[s.id] = s
+	n.mu.Unlock()
+	n.adapter.AddAll(s, []string{s.id})
+}
+
+func (n *Namespace) connected(s *Socket) {
+	n.mu.RLock()
+	handlers := n.onConnection
+	n.mu.RUnlock()
+	for _, fn := range handlers {
+		fn(s)
+	}
+}
+
+func (n *Namespace) remove(s *Socket) {
+	n.mu.Lock()
+	if n.sockets[s.id] == s {
+		delete(n.sockets, s.id)
+	}
+	n.mu.Unlock()
+	n.adapter.DelAll(s)
+}
+
+// Emit sends an event to every socket of the namespace.
+func (n *Namespace) Emit(event string, args ...any) error {
+	return n.broadcast().Emit(event, args...)
+}
+
+// To starts a broadcast to the sockets in the rooms.
+func (n *Namespace) To(rooms ...string) *BroadcastOperator { return n.broadcast().To(rooms...) }
+
+// Except starts a broadcast to everyone but the sockets in the rooms.
+func (n *Namespace) Except(rooms ...string) *BroadcastOperator {
+	return n.broadcast().Except(rooms...)
+}
+
+// Volatile starts a volatile broadcast to the namespace.
+func (n *Namespace) Volatile() *BroadcastOperator { return n.broadcast().Volatile() }
+
+// Latest starts a latest-value broadcast to the namespace (see
+// BroadcastOperator.Latest).
+func (n *Namespace) Latest(key string) *BroadcastOperator { return n.broadcast().Latest(key) }
+
+func (n *Namespace) broadcast() *BroadcastOperator { return &BroadcastOperator{nsp: n} }

@@ -1,0 +1,110 @@
+package socketio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/socketio-go/chatserver/realtime/internal/engineio"
+)
+
+// DefaultConnectTimeout is how long a client has to join a namespace after
+// its Engine.IO handshake, as in Node.
+const DefaultConnectTimeout = 45 * time.Second
+
+// Options configures a Server.
+type Options struct {
+	// Engine configures the transport. OnConnection is the Server's own.
+	Engine engineio.Options
+	// ConnectTimeout closes a connection that joined no namespace in time.
+	ConnectTimeout time.Duration
+	// MaxAttachments bounds the binary attachments of one packet.
+	MaxAttachments int
+	// NewAdapter makes each namespace's adapter; default NewMemoryAdapter.
+	NewAdapter func(*Namespace) Adapter
+}
+
+// Server is a Socket.IO server: namespaces of sockets over one Engine.IO
+// server.
+type Server struct {
+	opts   Options
+	engine *engineio.Server
+
+	mu   sync.RWMutex
+	nsps map[string]*Namespace
+}
+
+// NewServer returns a server; create namespaces with Of before serving.
+func NewServer(opts Options) *Server {
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = DefaultConnectTimeout
+	}
+	if opts.MaxAttachments <= 0 {
+		opts.MaxAttachments = DefaultMaxAttachments
+	}
+	if opts.NewAdapter == nil {
+		opts.NewAdapter = NewMemoryAdapter
+	}
+	s := &Server{opts: opts, nsps: map[string]*Namespace{}}
+	eo := opts.Engine
+	eo.OnConnection = s.onEngineConnection
+	s.engine = engineio.NewServer(eo)
+	s.Of("/") // the main namespace always exists, as in Node
+	return s
+}
+
+// ServeHTTP serves Engine.IO requests.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// Engine is the underlying Engine.IO server.
+func (s *Server) Engine() *engineio.Server { return s.engine }
+
+// Close closes every connection as a restart would look to clients (they
+// reconnect by themselves) and waits, at most until ctx ends.
+func (s *Server) Close(ctx context.Context) error { return s.engine.Close(ctx) }
+
+// Of returns the namespace with the name, creating it. Clients can only
+// join namespaces that exist.
+func (s *Server) Of(name string) *Namespace {
+	if name == "" || name[0] != '/' {
+		name = "/" + name
+	}
+	s.mu.RLock()
+	n := s.nsps[name]
+	s.mu.RUnlock()
+	if n != nil {
+		return n
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n = s.nsps[name]; n == nil {
+		n = newNamespace(s, name)
+		s.nsps[name] = n
+	}
+	return n
+}
+
+func (s *Server) namespace(name string) *Namespace {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.nsps[name]
+}
+
+func (s *Server) onEngineConnection(es *engineio.Session, r *http.Request) {
+	c := newClient(s, es, r)
+	es.SetHandler(c)
+	if c.proto == 4 {
+		// Protocol 4 (socket.io-client 2.x) joins "/" without asking.
+		c.connect("/", nil, r.URL.Query())
+	}
+}
+
+// newID returns 20 random URL-safe characters, like Node's socket ids.
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

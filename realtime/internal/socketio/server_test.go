@@ -1,0 +1,470 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/socketio-go/chatserver/realtime/internal/engineio"
+)
+
+// Tests of the Socket.IO layer over real loopback WebSockets, with a raw
+// client that asserts the exact packets.
+
+const wait = 3 * time.Second
+
+type testServer struct {
+	*Server
+	url string
+}
+
+func startServer(t *testing.T, opts Options, setup func(*Server)) *testServer {
+	t.Helper()
+	if opts.Engine.PingInterval == 0 {
+		opts.Engine.PingInterval = time.Minute
+		opts.Engine.PingTimeout = time.Minute
+	}
+	opts.Engine.AllowEIO3 = true
+	s := NewServer(opts)
+	setup(s)
+	hs := httptest.NewServer(s)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = s.Close(ctx)
+		hs.Close()
+	})
+	return &testServer{Server: s, url: "ws" + strings.TrimPrefix(hs.URL, "http") + "/socket.io/"}
+}
+
+type rawClient struct {
+	t    *testing.T
+	conn net.Conn
+	rw   io.ReadWriter // conn, after what the dialer buffered
+}
+
+func (ts *testServer) dial(t *testing.T, eio string) *rawClient {
+	t.Helper()
+	conn, br, _, err := ws.Dial(context.Background(), ts.url+"?EIO="+eio+"&transport=websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	c := &rawClient{t: t, conn: conn, rw: conn}
+	if br != nil { // frames the server sent right behind the handshake
+		c.rw = struct {
+			io.Reader
+			io.Writer
+		}{io.MultiReader(br, conn), conn}
+	}
+	if open := c.recv(); open[0] != '0' {
+		t.Fatalf("first packet %q", open)
+	}
+	return c
+}
+
+func (c *rawClient) send(pkt string) {
+	c.t.Helper()
+	if err := wsutil.WriteClientText(c.conn, []byte(pkt)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *rawClient) sendBinary(b []byte) {
+	c.t.Helper()
+	if err := wsutil.WriteClientBinary(c.conn, b); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *rawClient) read() ([]byte, ws.OpCode, error) {
+	_ = c.conn.SetReadDeadline(time.Now().Add(wait))
+	for {
+		b, op, err := wsutil.ReadServerData(c.rw)
+		if err == nil && op == ws.OpText && string(b) == "2" {
+			continue // a ping
+		}
+		return b, op, err
+	}
+}
+
+func (c *rawClient) recv() string {
+	c.t.Helper()
+	b, op, err := c.read()
+	if err != nil || op != ws.OpText {
+		c.t.Fatalf("recv: %v (opcode %v)", err, op)
+	}
+	return string(b)
+}
+
+func (c *rawClient) recvBinary() []byte {
+	c.t.Helper()
+	b, op, err := c.read()
+	if err != nil || op != ws.OpBinary {
+		c.t.Fatalf("recv binary: %v (opcode %v)", err, op)
+	}
+	return b
+}
+
+func (c *rawClient) expect(want ...string) {
+	c.t.Helper()
+	for _, w := range want {
+		if got := c.recv(); got != w {
+			c.t.Fatalf("got %q, want %q", got, w)
+		}
+	}
+}
+
+// connect joins nsp and returns the socket id.
+func (c *rawClient) connect(nsp, auth string) string {
+	c.t.Helper()
+	prefix := "40"
+	if nsp != "/" {
+		prefix += nsp + ","
+	}
+	c.send(prefix + auth)
+	got := c.recv()
+	rest, ok := strings.CutPrefix(got, prefix)
+	if !ok {
+		c.t.Fatalf("CONNECT answer %q", got)
+	}
+	var v struct{ SID string }
+	if err := json.Unmarshal([]byte(rest), &v); err != nil || len(v.SID) != 20 {
+		c.t.Fatalf("CONNECT answer %q", got)
+	}
+	return v.SID
+}
+
+func (c *rawClient) expectClosed() {
+	c.t.Helper()
+	for {
+		_, _, err := c.read()
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				c.t.Fatal("timeout waiting for the connection to close")
+			}
+			return
+		}
+	}
+}
+
+// echoServer is the compliance suites' server: auth echoed on connect,
+// "message" sent back as "message-back", "message-with-ack" acked.
+func echoServer(s *Server) {
+	for _, name := range []string{"/", "/custom"} {
+		s.Of(name).OnConnection(func(so *Socket) {
+			_ = so.Emit("auth", so.Auth())
+			so.On("message", func(args []any, _ AckFunc) { _ = so.Emit("message-back", args...) })
+			so.On("message-with-ack", func(args []any, ack AckFunc) {
+				if ack != nil {
+					ack(args...)
+				}
+			})
+		})
+	}
+}
+
+func TestConnectAndEvents(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, Options{}, echoServer)
+	c := ts.dial(t, "4")
+	c.connect("/", "")
+	c.expect(`42["auth",{}]`)
+	c.connect("/custom", `{"token":"123"}`)
+	c.expect(`42/custom,["auth",{"token":"123"}]`)
+	c.send(`42["message",1,"2",{"3":[true]}]`)
+	c.expect(`42["message-back",1,"2",{"3":[true]}]`)
+	c.send(`42/custom,["message","<b>"]`)
+	c.expect(`42/custom,["message-back","<b>"]`)
+	c.send(`42456["message-with-ack",1,"2",{"3":[false]}]`)
+	c.expect(`43456[1,"2",{"3":[false]}]`)
+	c.send(`451-789["message-with-ack",{"_placeholder":true,"num":0}]`)
+	c.sendBinary([]byte{1, 2, 3})
+	c.expect(`461-789[{"_placeholder":true,"num":0}]`)
+	if b := c.recvBinary(); string(b) != "\x01\x02\x03" {
+		t.Fatalf("attachment %v", b)
+	}
+	c.send(`452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	c.sendBinary([]byte{1})
+	c.sendBinary([]byte{2})
+	c.expect(`452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	if a, b := c.recvBinary(), c.recvBinary(); string(a) != "\x01" || string(b) != "\x02" {
+		t.Fatalf("attachments %v %v", a, b)
+	}
+}
+
+func TestConnectErrors(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, Options{}, func(s *Server) {
+		echoServer(s)
+		s.Of("/private").Use(func(so *Socket) error {
+			if so.Auth()["token"] != "ok" {
+				return &ConnectError{Message: "not authorized", Data: map[string]any{"retry": false}}
+			}
+			return nil
+		})
+	})
+	c := ts.dial(t, "4")
+	c.send("40/random,")
+	c.expect(`44/random,{"message":"Invalid namespace"}`)
+	c.send(`40/private,{"token":"no"}`)
+	c.expect(`44/private,{"message":"not authorized","data":{"retry":false}}`)
+	c.connect("/private", `{"token":"ok"}`)
+
+	// Protocol 4 (2.x): "/" is joined at once, errors are strings.
+	v2 := ts.dial(t, "3")
+	v2.expect("40", `42["auth",{}]`)
+	v2.send("40/random,")
+	v2.expect(`44/random,"Invalid namespace"`)
+	v2.send("40/private?token=no,")
+	v2.expect(`44/private,"not authorized"`)
+	v2.send("40/private?token=ok,")
+	v2.expect("40/private,")
+}
+
+func TestInvalidPacketsClose(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, Options{}, echoServer)
+	for _, pk := range []string{
+		"4abc", "42{}", `42abc["message-with-ack",1]`, "4", "42", "42[]", `42["connect"]`,
+		`43{}`, `41{}`, `45["message"]`, "47", `42/random,["message"]`, "40", "44{}",
+	} {
+		t.Run(pk, func(t *testing.T) {
+			c := ts.dial(t, "4")
+			c.connect("/", "")
+			c.expect(`42["auth",{}]`)
+			c.send(pk)
+			c.expectClosed()
+		})
+	}
+	t.Run("binary without packet", func(t *testing.T) {
+		c := ts.dial(t, "4")
+		c.connect("/", "")
+		c.sendBinary([]byte{1})
+		c.expectClosed()
+	})
+}
+
+func TestConnectTimeout(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, Options{ConnectTimeout: 100 * time.Millisecond}, echoServer)
+	start := time.Now()
+	ts.dial(t, "4").expectClosed()
+	if el := time.Since(start); el < 100*time.Millisecond {
+		t.Fatalf("closed after %v", el)
+	}
+}
+
+func TestDisconnectReasons(t *testing.T) {
+	t.Parallel()
+	reasons := make(chan string, 16)
+	mains := make(chan *Socket, 4) // sockets of "/", as they connect
+	ts := startServer(t, Options{}, func(s *Server) {
+		for _, n := range []string{"/", "/custom"} {
+			s.Of(n).OnConnection(func(so *Socket) {
+				if so.Namespace().Name() == "/" {
+					mains <- so
+				}
+				so.On("last", func(args []any, _ AckFunc) { reasons <- "event " + args[0].(string) })
+				so.OnDisconnect(func(r string) { reasons <- so.Namespace().Name() + " " + r })
+			})
+		}
+	})
+	next := func() string {
+		select {
+		case r := <-reasons:
+			return r
+		case <-time.After(wait):
+			t.Fatal("timeout waiting for a disconnect")
+			return ""
+		}
+	}
+	c := ts.dial(t, "4")
+	c.connect("/", "")
+	c.connect("/custom", "")
+	c.send("41/custom,")
+	if r := next(); r != "/custom client namespace disconnect" {
+		t.Fatal(r)
+	}
+	// The other namespace stays; the server disconnects it.
+	so := <-mains
+	so.Disconnect(false)
+	c.expect("41")
+	if r := next(); r != "/ server namespace disconnect" {
+		t.Fatal(r)
+	}
+	// An event sent right before the connection closes is delivered first.
+	c2 := ts.dial(t, "4")
+	c2.connect("/", "")
+	<-mains
+	c2.send(`42["last","one"]`)
+	c2.conn.Close()
+	if r := next(); r != "event one" {
+		t.Fatal(r)
+	}
+	if r := next(); r != "/ transport close" {
+		t.Fatal(r)
+	}
+	// Disconnect(true): every namespace gets DISCONNECT, then the close.
+	c3 := ts.dial(t, "4")
+	c3.connect("/", "")
+	so = <-mains
+	so.Disconnect(true)
+	c3.expect("41")
+	c3.expectClosed()
+	if r := next(); r != "/ forced server close" {
+		t.Fatal(r)
+	}
+}
+
+func TestRoomsAndBroadcast(t *testing.T) {
+	t.Parallel()
+	sockets := make(chan *Socket, 8)
+	ts := startServer(t, Options{}, func(s *Server) {
+		s.Of("/").OnConnection(func(so *Socket) {
+			so.On("join", func(args []any, ack AckFunc) {
+				so.Join(args[0].(string))
+				ack()
+			})
+			so.On("say", func(args []any, _ AckFunc) {
+				_ = so.To(args[0].(string)).Emit("said", args[1])
+			})
+			sockets <- so
+		})
+	})
+	var cs []*rawClient
+	var ids []string
+	for i := 0; i < 3; i++ {
+		c := ts.dial(t, "4")
+		ids = append(ids, c.connect("/", ""))
+		<-sockets
+		cs = append(cs, c)
+	}
+	cs[0].send(`421["join","r"]`)
+	cs[0].expect("431[]")
+	cs[1].send(`421["join","r"]`)
+	cs[1].expect("431[]")
+	// The sender is left out; the outsider gets nothing (the marker that
+	// follows is the first thing it sees).
+	cs[0].send(`42["say","r","hi"]`)
+	cs[1].expect(`42["said","hi"]`)
+	if err := ts.Of("/").Emit("marker"); err != nil {
+		t.Fatal(err)
+	}
+	cs[2].expect(`42["marker"]`)
+	cs[0].expect(`42["marker"]`)
+	cs[1].expect(`42["marker"]`)
+	if err := ts.Of("/").To("r").Except(ids[1]).Emit("x", []byte{7}); err != nil {
+		t.Fatal(err)
+	}
+	cs[0].expect(`451-["x",{"_placeholder":true,"num":0}]`)
+	if b := cs[0].recvBinary(); string(b) != "\x07" {
+		t.Fatal(b)
+	}
+
+	// Broadcast with acks collects every answer.
+	answers := make(chan [][]any, 1)
+	errs := make(chan error, 1)
+	if err := ts.Of("/").To("r").EmitWithAck(wait, func(a [][]any, err error) { answers <- a; errs <- err }, "q"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs[:2] {
+		got := c.recv()
+		id := strings.TrimSuffix(strings.TrimPrefix(got, "42"), `["q"]`)
+		c.send("43" + id + `["a"]`)
+	}
+	if a, err := <-answers, <-errs; err != nil || !reflect.DeepEqual(a, [][]any{{"a"}, {"a"}}) {
+		t.Fatalf("answers %v, %v", a, err)
+	}
+}
+
+// A latest-value broadcast replaces what still waits for a receiver: a
+// polling client that has not polled gets the last cursor position only,
+// behind what was queued before it.
+func TestLatestReplacesQueuedValue(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, Options{}, func(s *Server) {})
+	base := "http" + strings.TrimPrefix(ts.url, "ws")
+	get := func(q string) string {
+		t.Helper()
+		res, err := http.Get(base + "?EIO=4&transport=polling" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	open := get("")
+	var h struct{ SID string }
+	if err := json.Unmarshal([]byte(open[1:]), &h); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Post(base+"?EIO=4&transport=polling&sid="+h.SID, "text/plain", strings.NewReader("40"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	deadline := time.Now().Add(wait)
+	for ts.Of("/").Len() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the socket never connected")
+		}
+		time.Sleep(time.Millisecond) // polling for a state, bounded by deadline
+	}
+	_ = ts.Of("/").Emit("before")
+	for i := 0; i < 100; i++ {
+		_ = ts.Of("/").Latest("cursor-a").Emit("move", i)
+	}
+	_ = ts.Of("/").Emit("after")
+	payload := strings.Split(get("&sid="+h.SID), "\x1e")
+	if len(payload) != 4 || !strings.HasPrefix(payload[0], "40{") ||
+		payload[1] != `42["before"]` || payload[2] != `42["move",99]` || payload[3] != `42["after"]` {
+		t.Fatalf("poll got %q", payload)
+	}
+}
+
+// Encode once: a broadcast builds one set of messages, whatever the
+// number of receivers.
+func TestBroadcastEncodesOnce(t *testing.T) {
+	t.Parallel()
+	var seen []*engineio.Message
+	var mu sync.Mutex
+	ts := startServer(t, Options{NewAdapter: func(n *Namespace) Adapter {
+		return &spyAdapter{MemoryAdapter: NewMemoryAdapter(n).(*MemoryAdapter), seen: func(m []*engineio.Message) {
+			mu.Lock()
+			seen = append(seen, m...)
+			mu.Unlock()
+		}}
+	}}, func(s *Server) {})
+	for i := 0; i < 5; i++ {
+		ts.dial(t, "4").connect("/", "")
+	}
+	_ = ts.Of("/").Emit("x", 1)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 1 {
+		t.Fatalf("%d messages built for one broadcast to 5 sockets", len(seen))
+	}
+}
+
+type spyAdapter struct {
+	*MemoryAdapter
+	seen func([]*engineio.Message)
+}
+
+func (a *spyAdapter) Broadcast(msgs []*engineio.Message, opts BroadcastOptions) {
+	a.seen(msgs)
+	a.MemoryAdapter.Broadcast(msgs, opts)
+}

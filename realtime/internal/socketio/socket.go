@@ -1,0 +1,322 @@
+package socketio
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/socketio-go/chatserver/realtime/internal/engineio"
+)
+
+// AckFunc answers an event that asked for an acknowledgement; only the
+// first call counts.
+type AckFunc func(args ...any)
+
+// EventHandler handles an event; ack is nil when the client asked for no
+// acknowledgement.
+type EventHandler func(args []any, ack AckFunc)
+
+// ErrAckTimeout is given to an acknowledgement callback whose answer did
+// not come in time; ErrDisconnected when the socket went away first.
+var (
+	ErrAckTimeout   = errors.New("socketio: acknowledgement timed out")
+	ErrDisconnected = errors.New("socketio: socket disconnected")
+)
+
+// Socket is a client's connection to one namespace.
+type Socket struct {
+	id     string
+	nsp    *Namespace
+	client *client
+	auth   map[string]any
+
+	mu           sync.Mutex
+	connected    bool
+	handlers     map[string]EventHandler
+	anyHandler   func(event string, args []any, ack AckFunc)
+	onDisconnect []func(reason string)
+	acks         map[int64]*pendingAck
+	data         any
+}
+
+type pendingAck struct {
+	fn    func(args []any, err error)
+	timer *time.Timer
+}
+
+func newSocket(n *Namespace, c *client, auth map[string]any) *Socket {
+	return &Socket{id: newID(), nsp: n, client: c, auth: auth, connected: true}
+}
+
+// ID is the socket's id (also the name of the room only it is in).
+func (s *Socket) ID() string { return s.id }
+
+// Namespace is the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// Auth is the CONNECT payload (protocol 5) or the query (protocol 4).
+func (s *Socket) Auth() map[string]any { return s.auth }
+
+// Handshake is what was kept of the connection's handshake request.
+func (s *Socket) Handshake() *Handshake { return s.client.hs }
+
+// Protocol is the Socket.IO protocol version: 5, or 4 for 2.x clients.
+func (s *Socket) Protocol() int { return s.client.proto }
+
+// Transport is the connection's current transport.
+func (s *Socket) Transport() string { return s.client.es.Transport() }
+
+// Conn is the Engine.IO session under the socket.
+func (s *Socket) Conn() *engineio.Session { return s.client.es }
+
+// SetData and Data hold one value for the application.
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// Connected reports whether the socket is still in its namespace.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connected
+}
+
+// On sets the handler of an event.
+func (s *Socket) On(event string, h EventHandler) {
+	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = map[string]EventHandler{}
+	}
+	s.handlers[event] = h
+	s.mu.Unlock()
+}
+
+// OnAny handles the events that have no handler of their own.
+func (s *Socket) OnAny(h func(event string, args []any, ack AckFunc)) {
+	s.mu.Lock()
+	s.anyHandler = h
+	s.mu.Unlock()
+}
+
+// OnDisconnect adds a function called once when the socket leaves, with
+// the reason; the socket is still in its rooms then.
+func (s *Socket) OnDisconnect(fn func(reason string)) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, fn)
+	s.mu.Unlock()
+}
+
+// Emit sends an event to this socket.
+func (s *Socket) Emit(event string, args ...any) error {
+	msgs, err := encodeEvent(s.nsp.name, NoID, event, args)
+	if err != nil {
+		return err
+	}
+	s.client.send(msgs, false, "")
+	return nil
+}
+
+// EmitWithAck sends an event asking for an acknowledgement; fn gets the
+// client's answer, or ErrAckTimeout after timeout, or ErrDisconnected.
+func (s *Socket) EmitWithAck(timeout time.Duration, fn func(args []any, err error), event string, args ...any) error {
+	id := s.nsp.ids.Add(1) - 1
+	msgs, err := encodeEvent(s.nsp.name, id, event, args)
+	if err != nil {
+		return err
+	}
+	if !s.registerAck(id, timeout, fn) {
+		fn(nil, ErrDisconnected)
+		return nil
+	}
+	s.client.send(msgs, false, "")
+	return nil
+}
+
+func (s *Socket) registerAck(id int64, timeout time.Duration, fn func([]any, error)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.connected {
+		return false
+	}
+	if s.acks == nil {
+		s.acks = map[int64]*pendingAck{}
+	}
+	pa := &pendingAck{fn: fn}
+	if timeout > 0 {
+		pa.timer = time.AfterFunc(timeout, func() {
+			if s.takeAck(id) != nil {
+				fn(nil, ErrAckTimeout)
+			}
+		})
+	}
+	s.acks[id] = pa
+	return true
+}
+
+func (s *Socket) takeAck(id int64) *pendingAck {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pa := s.acks[id]
+	if pa != nil {
+		delete(s.acks, id)
+		if pa.timer != nil {
+			pa.timer.Stop()
+		}
+	}
+	return pa
+}
+
+// To starts a broadcast to the rooms, leaving this socket out.
+func (s *Socket) To(rooms ...string) *BroadcastOperator {
+	return s.nsp.broadcast().Except(s.id).To(rooms...)
+}
+
+// Broadcast starts a broadcast to the whole namespace but this socket.
+func (s *Socket) Broadcast() *BroadcastOperator { return s.nsp.broadcast().Except(s.id) }
+
+// Join puts the socket in the rooms.
+func (s *Socket) Join(rooms ...string) {
+	if s.Connected() {
+		s.nsp.adapter.AddAll(s, rooms)
+	}
+}
+
+// Leave takes the socket out of the room.
+func (s *Socket) Leave(room string) { s.nsp.adapter.Del(s, room) }
+
+// Rooms lists the rooms the socket is in, its own id included.
+func (s *Socket) Rooms() []string { return s.nsp.adapter.Rooms(s) }
+
+// InRoom reports whether the socket is in the room.
+func (s *Socket) InRoom(room string) bool {
+	for _, r := range s.nsp.adapter.Rooms(s) {
+		if r == room {
+			return true
+		}
+	}
+	return false
+}
+
+// Disconnect takes the socket out of its namespace (the client is told);
+// with close, the whole connection closes too.
+func (s *Socket) Disconnect(close bool) {
+	if close {
+		s.client.disconnectAll()
+		return
+	}
+	if s.Connected() {
+		s.sendDisconnect()
+		s.onClose(ReasonServerNamespaceDisconnect)
+	}
+}
+
+func (s *Socket) sendDisconnect() {
+	s.client.send([]*engineio.Message{engineio.NewMessage(AppendHeader(nil, PacketDisconnect, s.nsp.name, NoID, 0))}, false, "")
+}
+
+// onEvent dispatches an event from the client.
+func (s *Socket) onEvent(args []any, id int64) {
+	var ack AckFunc
+	if id >= 0 {
+		var once sync.Once
+		ack = func(out ...any) {
+			once.Do(func() { s.sendAck(id, out) })
+		}
+	}
+	event, _ := args[0].(string)
+	s.mu.Lock()
+	h := s.handlers[event]
+	anyH := s.anyHandler
+	connected := s.connected
+	s.mu.Unlock()
+	if !connected {
+		return
+	}
+	switch {
+	case h != nil:
+		h(args[1:], ack)
+	case anyH != nil:
+		anyH(event, args[1:], ack)
+	}
+}
+
+func (s *Socket) sendAck(id int64, args []any) {
+	data, att, err := EncodeArgs(nil, args)
+	if err != nil {
+		return
+	}
+	typ := PacketAck
+	if len(att) > 0 {
+		typ = PacketBinaryAck
+	}
+	b := AppendHeader(make([]byte, 0, 16+len(data)), typ, s.nsp.name, id, len(att))
+	s.client.send(messages(append(b, data...), att), false, "")
+}
+
+func (s *Socket) onAck(id int64, args []any) {
+	if pa := s.takeAck(id); pa != nil {
+		pa.fn(args, nil)
+	}
+}
+
+// onClose ends the socket once: the disconnect handlers run (the socket
+// is still in its rooms), then it leaves its rooms and namespace, and
+// acknowledgements still due fail.
+func (s *Socket) onClose(reason string) {
+	s.mu.Lock()
+	if !s.connected {
+		s.mu.Unlock()
+		return
+	}
+	s.connected = false
+	handlers := s.onDisconnect
+	acks := s.acks
+	s.acks = nil
+	s.mu.Unlock()
+	for _, fn := range handlers {
+		fn(reason)
+	}
+	s.nsp.remove(s)
+	s.client.remove(s)
+	for _, pa := range acks {
+		if pa.timer != nil {
+			pa.timer.Stop()
+		}
+		pa.fn(nil, ErrDisconnected)
+	}
+}
+
+// encodeEvent encodes an EVENT (or BINARY_EVENT) packet once, as the
+// messages every receiver shares.
+func encodeEvent(nsp string, id int64, event string, args []any) ([]*engineio.Message, error) {
+	vals := make([]any, 0, len(args)+1)
+	vals = append(vals, event)
+	vals = append(vals, args...)
+	data, att, err := EncodeArgs(nil, vals)
+	if err != nil {
+		return nil, err
+	}
+	typ := PacketEvent
+	if len(att) > 0 {
+		typ = PacketBinaryEvent
+	}
+	b := AppendHeader(make([]byte, 0, 16+len(nsp)+len(data)), typ, nsp, id, len(att))
+	return messages(append(b, data...), att), nil
+}
+
+func messages(text []byte, att [][]byte) []*engineio.Message {
+	msgs := make([]*engineio.Message, 0, 1+len(att))
+	msgs = append(msgs, engineio.NewMessage(text))
+	for _, a := range att {
+		msgs = append(msgs, engineio.NewBinaryMessage(a))
+	}
+	return msgs
+}
