@@ -61,7 +61,7 @@ func (b *BroadcastOperator) Options() BroadcastOptions { return b.opts }
 
 // Emit encodes the event once and delivers it to every receiver.
 func (b *BroadcastOperator) Emit(event string, args ...any) error {
-	msgs, err := encodeEvent(b.nsp.name, NoID, event, args)
+	msgs, _, err := b.nsp.encode(event, args, b.opts)
 	if err != nil {
 		return err
 	}

@@ -174,13 +174,25 @@ func (c *client) connect(name string, auth []byte, query url.Values) {
 		}
 	}
 	s := newSocket(n, c, a)
-	if err := n.admit(s); err != nil {
-		var ce *ConnectError
-		if !errors.As(err, &ce) {
-			ce = &ConnectError{Message: err.Error()}
+	var missed [][]*engineio.Message
+	var rooms []string
+	if n.rec != nil && c.proto == 5 {
+		pid, _ := a["pid"].(string)
+		off, _ := a["offset"].(string)
+		if saved, m := n.rec.restore(pid, off); saved != nil {
+			s.id, s.pid, s.data, s.recovered = saved.sid, saved.pid, saved.data, true
+			missed, rooms = m, saved.rooms
 		}
-		c.sendConnectError(name, ce)
-		return
+	}
+	if !s.recovered || c.srv.opts.Recovery.RunMiddleware { // Node skips it for a recovered socket
+		if err := n.admit(s); err != nil {
+			var ce *ConnectError
+			if !errors.As(err, &ce) {
+				ce = &ConnectError{Message: err.Error()}
+			}
+			c.sendConnectError(name, ce)
+			return
+		}
 	}
 	c.mu.Lock()
 	if c.closed {
@@ -194,6 +206,14 @@ func (c *client) connect(name string, auth []byte, query url.Values) {
 	}
 	c.mu.Unlock()
 	n.add(s)
+	if s.recovered {
+		n.adapter.AddAll(s, rooms)
+		// As in Node, the missed events go first: the client holds events
+		// that arrive before its CONNECT and emits them once connected.
+		for _, msgs := range missed {
+			c.send(msgs, false, "")
+		}
+	}
 	c.sendConnect(s)
 	n.connected(s)
 }
@@ -203,6 +223,10 @@ func (c *client) sendConnect(s *Socket) {
 	if c.proto == 5 {
 		b = append(b, `{"sid":"`...)
 		b = append(b, s.id...)
+		if s.pid != "" {
+			b = append(b, `","pid":"`...)
+			b = append(b, s.pid...)
+		}
 		b = append(b, `"}`...)
 	}
 	c.es.Send(engineio.NewMessage(b))

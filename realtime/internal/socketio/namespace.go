@@ -1,8 +1,11 @@
 package socketio
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/socketio-go/chatserver/realtime/internal/engineio"
 )
 
 // ConnectError refuses a namespace connection from middleware: the client
@@ -21,6 +24,7 @@ type Namespace struct {
 	name    string
 	adapter Adapter
 	ids     atomic.Int64 // ack ids, shared by emits and broadcasts
+	rec     *recovery    // nil without connection state recovery
 
 	mu           sync.RWMutex
 	sockets      map[string]*Socket
@@ -30,6 +34,9 @@ type Namespace struct {
 
 func newNamespace(s *Server, name string) *Namespace {
 	n := &Namespace{srv: s, name: name, sockets: map[string]*Socket{}}
+	if s.opts.Recovery != nil {
+		n.rec = newRecovery(s.opts.Recovery)
+	}
 	n.adapter = s.opts.NewAdapter(n)
 	return n
 }
@@ -69,6 +76,22 @@ func (n *Namespace) Socket(id string) *Socket {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	return n.sockets[id]
+}
+
+// encode encodes an event for opts, with its recovery offset as the last
+// argument when it is kept for clients that come back.
+func (n *Namespace) encode(event string, args []any, opts BroadcastOptions) ([]*engineio.Message, int64, error) {
+	if !n.rec.keeps(opts) {
+		msgs, err := encodeEvent(n.name, NoID, event, args)
+		return msgs, 0, err
+	}
+	off := n.rec.offset()
+	args = append(args[:len(args):len(args)], strconv.FormatInt(off, 10))
+	msgs, err := encodeEvent(n.name, NoID, event, args)
+	if err == nil {
+		n.rec.store(off, opts, msgs)
+	}
+	return msgs, off, err
 }
 
 func (n *Namespace) admit(s *Socket) error {

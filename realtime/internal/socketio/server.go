@@ -25,6 +25,8 @@ type Options struct {
 	MaxAttachments int
 	// NewAdapter makes each namespace's adapter; default NewMemoryAdapter.
 	NewAdapter func(*Namespace) Adapter
+	// Recovery, when set, turns on connection state recovery (recovery.go).
+	Recovery *RecoveryOptions
 }
 
 // Server is a Socket.IO server: namespaces of sockets over one Engine.IO

@@ -25,10 +25,12 @@ var (
 
 // Socket is a client's connection to one namespace.
 type Socket struct {
-	id     string
-	nsp    *Namespace
-	client *client
-	auth   map[string]any
+	id        string
+	pid       string // private session id, for recovery
+	nsp       *Namespace
+	client    *client
+	auth      map[string]any
+	recovered bool
 
 	mu           sync.Mutex
 	connected    bool
@@ -45,8 +47,17 @@ type pendingAck struct {
 }
 
 func newSocket(n *Namespace, c *client, auth map[string]any) *Socket {
-	return &Socket{id: newID(), nsp: n, client: c, auth: auth, connected: true}
+	s := &Socket{id: newID(), nsp: n, client: c, auth: auth, connected: true}
+	if n.rec != nil {
+		s.pid = newID()
+	}
+	return s
 }
+
+// Recovered reports whether the socket is a recovered session: same id,
+// rooms and data as before a short disconnection, and the events it
+// missed delivered before its CONNECT.
+func (s *Socket) Recovered() bool { return s.recovered }
 
 // ID is the socket's id (also the name of the room only it is in).
 func (s *Socket) ID() string { return s.id }
@@ -106,8 +117,8 @@ func (s *Socket) OnAny(h func(event string, args []any, ack AckFunc)) {
 	s.mu.Unlock()
 }
 
-// OnDisconnect adds a function called once when the socket leaves, with
-// the reason; the socket is still in its rooms then.
+// OnDisconnect adds a function called once when the socket has left, with
+// the reason; it has left its rooms by then (Node's "disconnect").
 func (s *Socket) OnDisconnect(fn func(reason string)) {
 	s.mu.Lock()
 	s.onDisconnect = append(s.onDisconnect, fn)
@@ -116,7 +127,7 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 
 // Emit sends an event to this socket.
 func (s *Socket) Emit(event string, args ...any) error {
-	msgs, err := encodeEvent(s.nsp.name, NoID, event, args)
+	msgs, _, err := s.nsp.encode(event, args, BroadcastOptions{Rooms: []string{s.id}})
 	if err != nil {
 		return err
 	}
@@ -267,9 +278,8 @@ func (s *Socket) onAck(id int64, args []any) {
 	}
 }
 
-// onClose ends the socket once: the disconnect handlers run (the socket
-// is still in its rooms), then it leaves its rooms and namespace, and
-// acknowledgements still due fail.
+// onClose ends the socket once: it leaves its rooms and namespace, the
+// disconnect handlers run, and acknowledgements still due fail.
 func (s *Socket) onClose(reason string) {
 	s.mu.Lock()
 	if !s.connected {
@@ -281,11 +291,14 @@ func (s *Socket) onClose(reason string) {
 	acks := s.acks
 	s.acks = nil
 	s.mu.Unlock()
-	for _, fn := range handlers {
-		fn(reason)
+	if s.nsp.rec != nil && recoverableReasons[reason] {
+		s.nsp.rec.persist(s, s.nsp.adapter.Rooms(s))
 	}
 	s.nsp.remove(s)
 	s.client.remove(s)
+	for _, fn := range handlers {
+		fn(reason)
+	}
 	for _, pa := range acks {
 		if pa.timer != nil {
 			pa.timer.Stop()
