@@ -62,14 +62,21 @@ func startLegacyServer(t *testing.T) *server {
 
 func serve(t *testing.T, h http.Handler) *server {
 	t.Helper()
+	return serveAt(t, h, "/socket.io/")
+}
+
+// serveAt serves h on 127.0.0.1 (a random port) for the test, with the
+// Engine.IO endpoint at path ("/socket.io/", "/engine.io/").
+func serveAt(t *testing.T, h http.Handler, path string) *server {
+	t.Helper()
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &server{
 		t:    t,
-		base: hs.URL + "/socket.io/",
-		ws:   "ws" + strings.TrimPrefix(hs.URL, "http") + "/socket.io/",
+		base: hs.URL + path,
+		ws:   "ws" + strings.TrimPrefix(hs.URL, "http") + path,
 		http: &http.Client{Transport: tr}, // each request has its own timeout
 	}
 }
@@ -247,16 +254,25 @@ type poller struct {
 	eio  string // "4" or "3"
 	sid  string
 	open handshake
+	// extra is appended to every request's query ("&b64=1"); usually empty.
+	extra string
 }
 
 // openPolling performs the polling handshake for protocol eio ("4" or "3").
 func (s *server) openPolling(eio string) *poller {
 	s.t.Helper()
-	r := s.do("GET", "EIO="+eio+"&transport=polling", "", nil)
+	return s.openPollingWith(eio, "")
+}
+
+// openPollingWith is openPolling with extra appended to the query of the
+// handshake and of every later request of the session.
+func (s *server) openPollingWith(eio, extra string) *poller {
+	s.t.Helper()
+	r := s.do("GET", "EIO="+eio+"&transport=polling"+extra, "", nil)
 	if r.status != http.StatusOK {
 		s.t.Fatalf("handshake: HTTP %d %q", r.status, r.body)
 	}
-	p := &poller{server: s, eio: eio}
+	p := &poller{server: s, eio: eio, extra: extra}
 	packets := p.decode(r.body)
 	if len(packets) != 1 {
 		s.t.Fatalf("handshake response %q, want just the open packet", r.body)
@@ -267,7 +283,7 @@ func (s *server) openPolling(eio string) *poller {
 }
 
 func (p *poller) query() string {
-	return "EIO=" + p.eio + "&transport=polling&sid=" + url.QueryEscape(p.sid)
+	return "EIO=" + p.eio + "&transport=polling&sid=" + url.QueryEscape(p.sid) + p.extra
 }
 
 func (p *poller) decode(body string) []string {

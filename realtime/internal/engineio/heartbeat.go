@@ -63,7 +63,12 @@ func (s *Session) onTimer() {
 		return
 	}
 	s.awaiting = true
-	s.armLocked(s.srv.opts.PingTimeout)
+	// The pong is due PingTimeout after the ping was due, not after the
+	// timer got to run: a late timer must not give the client more time
+	// than the protocol says (a request at interval+timeout finds the
+	// session gone, whatever the timer's latency).
+	s.due += s.srv.opts.PingTimeout
+	s.timer.Reset(s.due - s.now())
 	s.mu.Unlock()
 	s.sendControl(msgPing)
 }

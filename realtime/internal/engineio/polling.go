@@ -16,10 +16,11 @@ func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, s *Sessio
 	open := srv.openPacket(s)
 	s.queue = append(s.queue, entry{m: open, group: 1})
 	s.queued = open.size()
-	if !srv.register(s, r) {
+	if !srv.add(s) {
 		writeError(w, ErrForbidden, "Server is shutting down")
 		return
 	}
+	srv.opened(s, r)
 	// The handshake request is the first poll: it gets the open packet and
 	// whatever OnConnection queued.
 	s.mu.Lock()

@@ -236,23 +236,27 @@ func (srv *Server) openPacket(s *Session) *Message {
 	return newText(typeOpen, b)
 }
 
-// register adds a new session and tells OnConnection; it returns false if
-// the server began closing meanwhile (the session is then not opened).
-func (srv *Server) register(s *Session, r *http.Request) bool {
+// add puts a new session in the table; it returns false if the server
+// began closing meanwhile (the session is then not opened).
+func (srv *Server) add(s *Session) bool {
 	srv.mu.Lock()
+	defer srv.mu.Unlock()
 	if srv.closing.Load() {
-		srv.mu.Unlock()
 		return false
 	}
 	srv.sessions[s.id] = s
 	srv.wg.Add(1)
-	srv.mu.Unlock()
 	srv.count.Add(1)
+	return true
+}
+
+// opened tells OnConnection about a session whose open packet is on its
+// way, and starts its heartbeat.
+func (srv *Server) opened(s *Session, r *http.Request) {
 	if f := srv.opts.OnConnection; f != nil {
 		f(s, r)
 	}
 	s.startHeartbeat()
-	return true
 }
 
 func (srv *Server) remove(s *Session) {

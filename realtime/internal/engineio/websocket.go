@@ -78,15 +78,20 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, s *Sess
 		return // gobwas answered the failed handshake
 	}
 	s.ws = c
-	if err := c.writeBlocking([][]byte{srv.openPacket(s).frame}, 10*time.Second); err != nil {
-		_ = c.conn.Close()
-		return
-	}
-	if !srv.register(s, r) {
+	// In the table before the open packet leaves, so that a request with
+	// the sid it carries finds the session.
+	if !srv.add(s) {
 		_ = c.writeBlocking([][]byte{closeFrameGoingAway}, time.Second)
 		_ = c.conn.Close()
 		return
 	}
+	if err := c.writeBlocking([][]byte{srv.openPacket(s).frame}, 10*time.Second); err != nil {
+		_ = c.conn.Close()
+		s.closeNow(ReasonTransportError, err)
+		s.finalize()
+		return
+	}
+	srv.opened(s, r)
 	// A goroutine of its own, with a small stack, rather than the HTTP
 	// server's, which carries the whole request path.
 	go s.readLoop(fr)
