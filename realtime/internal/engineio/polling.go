@@ -45,18 +45,7 @@ func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
 		s.srv.remove(s)
 		s.writePayload(w, []entry{{m: msgNoop}})
 		return
-	case s.state == stateClosed:
-		s.mu.Unlock()
-		writeError(w, ErrUnknownSID, "")
-		return
-	case s.transport != transportPolling:
-		s.mu.Unlock()
-		writeError(w, ErrBadRequest, "")
-		return
-	case s.polling:
-		s.mu.Unlock()
-		s.closeNow(ReasonTransportError, errOverlappingPoll)
-		writeError(w, ErrBadRequest, "")
+	case s.refuseLocked(w, s.polling, errOverlappingPoll):
 		return
 	}
 	if len(s.queue) == 0 {
@@ -158,22 +147,32 @@ func (s *Session) writePayload(w http.ResponseWriter, batch []entry) {
 	}
 }
 
-// handleData serves a POST: the packets in its body, in order.
-func (s *Session) handleData(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
+// refuseLocked answers a polling request that the session cannot take:
+// it is closed, upgraded, or busy with another request of the same kind
+// (which closes it, as in Node). It reports whether it answered; then it
+// has released the lock.
+func (s *Session) refuseLocked(w http.ResponseWriter, busy bool, overlap error) bool {
 	switch {
 	case s.state == stateClosed:
 		s.mu.Unlock()
 		writeError(w, ErrUnknownSID, "")
-		return
 	case s.transport != transportPolling:
 		s.mu.Unlock()
 		writeError(w, ErrBadRequest, "")
-		return
-	case s.posting:
+	case busy:
 		s.mu.Unlock()
-		s.closeNow(ReasonTransportError, errOverlappingPost)
+		s.closeNow(ReasonTransportError, overlap)
 		writeError(w, ErrBadRequest, "")
+	default:
+		return false
+	}
+	return true
+}
+
+// handleData serves a POST: the packets in its body, in order.
+func (s *Session) handleData(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.refuseLocked(w, s.posting, errOverlappingPost) {
 		return
 	}
 	s.posting = true

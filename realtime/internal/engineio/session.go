@@ -440,10 +440,7 @@ func (s *Session) flush(blocking bool) {
 			}
 		}
 		if err != nil {
-			s.mu.Lock()
-			s.writing = false
-			s.mu.Unlock()
-			s.closeNow(ReasonTransportError, err)
+			s.writeFailed(err)
 			return
 		}
 		s.mu.Lock()
@@ -452,16 +449,21 @@ func (s *Session) flush(blocking bool) {
 	}
 }
 
+// writeFailed gives up the socket after a write error and closes.
+func (s *Session) writeFailed(err error) {
+	s.mu.Lock()
+	s.writing = false
+	s.mu.Unlock()
+	s.closeNow(ReasonTransportError, err)
+}
+
 // drain finishes writing frames that the socket could not take at once,
 // then writes whatever was queued meanwhile, and exits when the queue is
 // empty. It is the only goroutine a WebSocket session ever starts for
 // writing, and only while its client is behind.
 func (s *Session) drain(pending [][]byte, batch []entry, size int) {
 	if err := s.ws.writeBlocking(pending, s.srv.writeTimeout()); err != nil {
-		s.mu.Lock()
-		s.writing = false
-		s.mu.Unlock()
-		s.closeNow(ReasonTransportError, err)
+		s.writeFailed(err)
 		return
 	}
 	s.mu.Lock()
