@@ -33,6 +33,7 @@ type connConfig struct {
 	base      *url.URL // http://127.0.0.1:PORT/socket.io/
 	eio       int      // 3 or 4
 	polling   bool
+	engine    bool          // Engine.IO only: no namespace, messages are echoes
 	nsp       string        // "/chat"
 	timeout   time.Duration // bound on one request, write or call
 	pongDelay time.Duration
@@ -45,9 +46,9 @@ type connConfig struct {
 	pingPk    []byte // 2
 }
 
-func newConnConfig(tr transports, base *url.URL, eio int, polling bool, nsp string, timeout, pongDelay time.Duration) *connConfig {
+func newConnConfig(tr transports, base *url.URL, eio int, polling, engine bool, nsp string, timeout, pongDelay time.Duration) *connConfig {
 	cc := &connConfig{
-		tr: tr, base: base, eio: eio, polling: polling, nsp: nsp,
+		tr: tr, base: base, eio: eio, polling: polling, engine: engine, nsp: nsp,
 		timeout: timeout, pongDelay: pongDelay, maxRead: 8 << 20,
 		connectPk: wire.AppendMessage(nil, wire.Connect, nsp, wire.NoID, nil),
 		pongPk:    []byte{wire.EPong},
@@ -69,6 +70,7 @@ var (
 	errClosed       = errors.New("connection closed")
 	errServerClose  = errors.New("server closed the session")
 	errCallTimeout  = errors.New("ack timeout")
+	errEchoTimeout  = errors.New("echo timeout")
 	errNspRefused   = errors.New("namespace connect refused")
 	errKicked       = errors.New("server disconnected the namespace")
 	errSendOverflow = errors.New("polling send queue overflow")
@@ -81,8 +83,9 @@ type callResult struct {
 }
 
 // Conn is one Socket.IO client connected to one namespace over WebSocket or
-// HTTP long-polling. Its read loop runs on its own goroutine (plus, for
-// polling, a POST goroutine while there is something to send).
+// HTTP long-polling, or, with connConfig.engine, a bare Engine.IO session.
+// Its read loop runs on its own goroutine (plus, for polling, a POST
+// goroutine while there is something to send).
 type Conn struct {
 	cc  *connConfig
 	idx int
@@ -109,6 +112,7 @@ type Conn struct {
 	waitMu   sync.Mutex
 	waitID   int64
 	waitData bool
+	waitEcho []byte // the message an Echo waits for
 	waitCh   chan callResult
 	callBuf  []byte
 	callTmr  *time.Timer
@@ -122,7 +126,8 @@ type Conn struct {
 	err       error
 }
 
-// dialConn opens a connection and joins the namespace, all within ctx.
+// dialConn opens a connection and joins the namespace (in engine mode, only
+// the Engine.IO handshake), all within ctx.
 func dialConn(ctx context.Context, cc *connConfig, idx int, h Handler) (*Conn, error) {
 	c := &Conn{cc: cc, idx: idx, h: h, done: make(chan struct{}), waitCh: make(chan callResult, 1)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -232,6 +237,10 @@ func (c *Conn) openWS(ctx context.Context) error {
 	}
 	if err := c.opened(pkt); err != nil {
 		return err
+	}
+	if c.cc.engine {
+		go c.readLoopWS()
+		return nil
 	}
 	if err := c.writeWS(c.cc.connectPk); err != nil {
 		return err
@@ -356,6 +365,10 @@ func (c *Conn) openPolling(ctx context.Context) error {
 	}
 	if first {
 		return errors.New("polling handshake: empty response")
+	}
+	if c.cc.engine {
+		go c.pollLoop()
+		return nil
 	}
 	if err := c.send(c.cc.connectPk); err != nil {
 		return err
@@ -541,6 +554,10 @@ func (c *Conn) handle(pkt []byte) error {
 	case wire.EClose:
 		return errServerClose
 	case wire.EMessage:
+		if c.cc.engine {
+			c.deliverEcho(pkt[1:])
+			return nil
+		}
 		return c.handleSocket(pkt[1:])
 	}
 	return nil // pong (v3), noop, upgrade, open
@@ -592,6 +609,20 @@ func (c *Conn) deliverCall(id int64, data []byte) bool {
 	return true
 }
 
+// deliverEcho hands a message to the Echo waiting for it, if it is the one.
+func (c *Conn) deliverEcho(data []byte) {
+	c.waitMu.Lock()
+	defer c.waitMu.Unlock()
+	if c.waitID == 0 || !bytes.Equal(data, c.waitEcho) {
+		return
+	}
+	select {
+	case c.waitCh <- callResult{id: c.waitID, ok: true}:
+	default:
+	}
+	c.waitID = 0
+}
+
 // ackOK reports whether ack data [{"ok":true,...}] says ok.
 func ackOK(data []byte) bool {
 	obj, ok := wire.Element(data, 0)
@@ -629,6 +660,47 @@ func (c *Conn) Call(event string, arg []byte, wantData bool) (bool, []byte, erro
 	if err := c.send(c.callBuf); err != nil {
 		return false, nil, err
 	}
+	r, err := c.await(id)
+	if err == errCallTimeout {
+		err = fmt.Errorf("%s: %w", event, errCallTimeout)
+	}
+	return r.ok, r.data, err
+}
+
+// Echo sends the Engine.IO message text (engine mode) and waits, up to the
+// connection timeout, for the echo server to send the same message back.
+func (c *Conn) Echo(text []byte) error {
+	c.callMu.Lock()
+	defer c.callMu.Unlock()
+	id := c.NextAckID()
+	c.callBuf = append(append(c.callBuf[:0], wire.EMessage), text...)
+	c.waitMu.Lock()
+	c.waitID, c.waitEcho = id, text
+	select {
+	case <-c.waitCh:
+	default:
+	}
+	c.waitMu.Unlock()
+	defer func() {
+		c.waitMu.Lock()
+		c.waitID, c.waitEcho = 0, nil
+		c.waitMu.Unlock()
+	}()
+	if err := c.send(c.callBuf); err != nil {
+		return err
+	}
+	if _, err := c.await(id); err != nil {
+		if err == errCallTimeout {
+			err = errEchoTimeout
+		}
+		return err
+	}
+	return nil
+}
+
+// await waits, up to the connection timeout, for the result of call id
+// (errCallTimeout when it does not come).
+func (c *Conn) await(id int64) (callResult, error) {
 	if c.callTmr == nil {
 		c.callTmr = time.NewTimer(c.cc.timeout)
 	} else {
@@ -641,14 +713,14 @@ func (c *Conn) Call(event string, arg []byte, wantData bool) (bool, []byte, erro
 			if r.id != id {
 				continue
 			}
-			return r.ok, r.data, nil
+			return r, nil
 		case <-c.callTmr.C:
-			return false, nil, fmt.Errorf("%s: %w", event, errCallTimeout)
+			return callResult{}, errCallTimeout
 		case <-c.done:
 			if err := c.Err(); err != nil {
-				return false, nil, err
+				return callResult{}, err
 			}
-			return false, nil, errClosed
+			return callResult{}, errClosed
 		}
 	}
 }

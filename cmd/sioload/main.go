@@ -17,11 +17,18 @@
 //	echo     -n clients send acked rtt events back to back (or -rate in
 //	         total per second) for -duration; acks/s and round trips
 //
+// With -engine (idle only) the connections are bare Engine.IO sessions to an
+// Engine.IO echo server (`conformance -engine`, or Node's engine.io with an
+// echo handler) at -path /engine.io/: the handshake only, no namespace and
+// no register; heartbeats as usual (pongs in v4, pings in v3); the final
+// check is a message packet sent and received back, within -timeout.
+//
 // Examples:
 //
 //	sioload -scenario idle -n 10000 -ramp 1000 -duration 30s
 //	sioload -scenario fanout -n 500 -rate 20 -duration 10s
 //	sioload -scenario echo -n 50 -transport polling -eio 3
+//	sioload -engine -url http://127.0.0.1:3000 -n 5000 -ramp 1000
 //
 // Exit status: 0 when the run completed, 1 when setup failed (fewer than -n
 // connections ready within -timeout) or the run could not start, 2 for bad
@@ -47,8 +54,9 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("sioload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "server base URL; loopback addresses only")
-	fs.StringVar(&cfg.Path, "path", "/socket.io/", "Socket.IO mount path")
+	fs.StringVar(&cfg.Path, "path", "", "mount path (default /socket.io/, or /engine.io/ with -engine)")
 	fs.StringVar(&cfg.Scenario, "scenario", "idle", "idle, fanout, cursors or echo")
+	fs.BoolVar(&cfg.Engine, "engine", false, "Engine.IO only (idle): bare sessions to an Engine.IO echo server, checked with a message round trip")
 	fs.IntVar(&cfg.N, "n", 0, "connections: idle 1000, fanout receivers 100, cursors users 20, echo clients 10 when 0")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "fanout: messages/s in total (default 10); cursors: moves/s per user (default 30); echo: rtt/s in total (0 = back to back)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to hold, send or echo")
@@ -62,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.ConnectDelay, "connect-delay", 0, "pause between joining /chat and the first event (register, join, rtt); 0 emits at once like socket.io-client")
 	fs.DurationVar(&cfg.Progress, "progress", time.Second, "interval of progress lines on stderr (0 = none)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: sioload [flags]\n\nLoad generator for the chat server's /chat Socket.IO namespace (loopback only).\n\n")
+		fmt.Fprintf(fs.Output(), "usage: sioload [flags]\n\nLoad generator for the chat server's /chat Socket.IO namespace, or with -engine an Engine.IO echo server (loopback only).\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

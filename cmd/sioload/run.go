@@ -31,6 +31,9 @@ type Config struct {
 	Timeout   time.Duration
 	Sources   int
 	PongDelay time.Duration
+	// Engine makes the connections bare Engine.IO sessions (no namespace,
+	// no register) to an Engine.IO echo server; idle only.
+	Engine bool
 	// ConnectDelay is a pause between joining /chat and the first event.
 	// socket.io-client emits at once, and so does sioload by default.
 	ConnectDelay time.Duration
@@ -66,10 +69,18 @@ func (c *Config) check() error {
 	if c.N == 0 {
 		c.N = d.n
 	}
+	if c.Path == "" {
+		c.Path = "/socket.io/"
+		if c.Engine {
+			c.Path = "/engine.io/"
+		}
+	}
 	if c.Rate == 0 {
 		c.Rate = d.rate
 	}
 	switch {
+	case c.Engine && c.Scenario != "idle":
+		return fmt.Errorf("-engine: only the idle scenario runs on bare Engine.IO sessions, not %s", c.Scenario)
 	case c.N < 1 || c.N > maxConns:
 		return fmt.Errorf("-n %d: want 1..%d", c.N, maxConns)
 	case c.Scenario == "cursors" && c.N < 2:
@@ -157,7 +168,7 @@ func newRunner(cfg Config, log io.Writer) (*runner, error) {
 	}
 	d := &dialer{sources: sources, timeout: cfg.Timeout}
 	r.tr = newTransports(d, cfg.N+64, cfg.Timeout)
-	r.cc = newConnConfig(r.tr, base, cfg.EIO, cfg.Transport == "polling", chatNsp, cfg.Timeout, cfg.PongDelay)
+	r.cc = newConnConfig(r.tr, base, cfg.EIO, cfg.Transport == "polling", cfg.Engine, chatNsp, cfg.Timeout, cfg.PongDelay)
 	return r, nil
 }
 

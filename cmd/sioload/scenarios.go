@@ -22,6 +22,7 @@ type Common struct {
 	Rate       float64        `json:"rate,omitempty"`
 	DurationS  float64        `json:"duration_s"`
 	Sources    int            `json:"sources"`
+	Engine     bool           `json:"engine,omitempty"`
 	SetupS     float64        `json:"setup_s"`
 	ElapsedS   float64        `json:"elapsed_s"`
 	ErrorCount int            `json:"error_count"`
@@ -37,6 +38,7 @@ func (r *runner) common(setup time.Duration) Common {
 		Rate:       r.cfg.Rate,
 		DurationS:  r.cfg.Duration.Seconds(),
 		Sources:    r.cfg.Sources,
+		Engine:     r.cfg.Engine,
 		SetupS:     round3(setup.Seconds()),
 		ElapsedS:   round3(time.Since(r.start).Seconds()),
 		ErrorCount: r.errs.Total(),
@@ -60,7 +62,11 @@ func Run(cfg Config, log io.Writer) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.logf("%s: %d connections, %s, EIO %d, to %s", cfg.Scenario, r.cfg.N, cfg.Transport, cfg.EIO, r.cc.base)
+	kind := "connections"
+	if cfg.Engine {
+		kind = "Engine.IO sessions"
+	}
+	r.logf("%s: %d %s, %s, EIO %d, to %s", cfg.Scenario, r.cfg.N, kind, cfg.Transport, cfg.EIO, r.cc.base)
 	switch r.cfg.Scenario {
 	case "idle":
 		return r.idle()
@@ -115,10 +121,16 @@ type IdleResult struct {
 }
 
 // idle opens N registered connections, holds them for -duration, then
-// checks each with an acked rtt: still_up counts those that answered.
+// checks each with an acked rtt: still_up counts those that answered. With
+// -engine the connections are bare Engine.IO sessions and the check is a
+// message echoed back.
 func (r *runner) idle() (any, error) {
 	n := r.cfg.N
-	o := r.openAll("idle", 0, n, nopHandler{}, r.register)
+	setup := r.register
+	if r.cfg.Engine {
+		setup = nil
+	}
+	o := r.openAll("idle", 0, n, nopHandler{}, setup)
 	res := &IdleResult{Requested: n, Connected: o.connected, ConnectErrors: o.failed,
 		ConnectsPerS: perSec(int64(o.connected), o.elapsed)}
 	if o.connected < n {
@@ -152,6 +164,14 @@ func (r *runner) idle() (any, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if r.cfg.Engine {
+				if err := c.Echo([]byte("sioload-" + strconv.Itoa(c.Index()))); err != nil {
+					r.errs.add("final echo", err)
+					return
+				}
+				up.Add(1)
+				return
+			}
 			ok, data, err := c.Call("rtt", rttArg, false)
 			switch {
 			case err != nil:

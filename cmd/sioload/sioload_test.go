@@ -324,6 +324,8 @@ func TestFlags(t *testing.T) {
 		{"-url", "https://127.0.0.1"},
 		{"-sources", "300"},
 		{"-connect-delay", "-1s"},
+		{"-engine", "-scenario", "fanout"},
+		{"-engine", "-scenario", "echo"},
 		{"extra"},
 	} {
 		var stdout, stderr bytes.Buffer

@@ -93,6 +93,7 @@ type Session struct {
 	upgrading bool     // a probe succeeded; waiting for the upgrade packet
 	probe     *wsConn  // a WebSocket probing this session for the upgrade
 	lingering bool     // closed by the client; kept to answer its last poll
+	closeSent bool     // a WebSocket close frame went out
 
 	// Heartbeat: one timer per session (heartbeat.go).
 	timer    *time.Timer
@@ -344,6 +345,14 @@ func (s *Session) closeNow(reason Reason, err error) {
 		linger = true
 		s.lingering = true
 	}
+	// A WebSocket gets a close frame if one can go out at once (nobody is
+	// mid-frame and the socket takes it without waiting): a client whose
+	// connection the server drops (ping timeout, slow client) then sees a
+	// clean close, as with Node.
+	sayClose := c != nil && !s.writing && !s.closeSent && reason != ReasonTransportClose
+	if sayClose {
+		s.writing, s.closeSent = true, true
+	}
 	s.mu.Unlock()
 	if linger {
 		time.AfterFunc(closedLinger, func() { s.srv.remove(s) })
@@ -352,6 +361,9 @@ func (s *Session) closeNow(reason Reason, err error) {
 		_ = probe.conn.Close()
 	}
 	if c != nil {
+		if sayClose {
+			_, _ = c.tryWrite([][]byte{closeFrameNormal})
+		}
 		// The reader returns with an error and finalizes.
 		_ = c.conn.Close()
 		return
@@ -478,7 +490,7 @@ func (s *Session) finishGracefulClose() {
 	c := s.ws
 	_ = c.writeBlocking([][]byte{closeFrameNormal}, time.Second)
 	s.mu.Lock()
-	s.writing = false
+	s.writing, s.closeSent = false, true
 	s.mu.Unlock()
 	// The reader sees the client's close frame or this deadline, and
 	// finalizes the session.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -639,5 +640,39 @@ func TestErrorResponses(t *testing.T) {
 		if st != tc.status || body != tc.body {
 			t.Errorf("%s ?%s: %d %s, want %d %s", tc.method, tc.query, st, body, tc.status, tc.body)
 		}
+	}
+}
+
+// Over a real socket, a session the server drops for a ping timeout gets
+// a close frame first (the client sees 1000, not an abnormal 1006).
+func TestPingTimeoutSendsCloseFrame(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Options{PingInterval: 30 * time.Millisecond, PingTimeout: 30 * time.Millisecond})
+	hs := httptest.NewServer(ts)
+	defer hs.Close()
+	conn, br, _, err := ws.Dial(context.Background(), "ws"+strings.TrimPrefix(hs.URL, "http")+"/engine.io/?EIO=4&transport=websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var r io.Reader = conn
+	if br != nil {
+		r = io.MultiReader(br, conn)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(waitFor))
+	for {
+		f, err := ws.ReadFrame(r)
+		if err != nil {
+			t.Fatalf("connection ended without a close frame: %v", err)
+		}
+		if f.Header.OpCode == ws.OpClose {
+			if code, _ := ws.ParseCloseFrameData(f.Payload); code != ws.StatusNormalClosure {
+				t.Fatalf("close code %d", code)
+			}
+			break
+		}
+	}
+	if ce := ts.rec.nextClose(t); ce.reason != ReasonPingTimeout {
+		t.Fatalf("reason %v", ce.reason)
 	}
 }

@@ -123,11 +123,11 @@ func (s *Session) writeControlFrame(frame []byte, final bool) {
 		return
 	}
 	s.mu.Lock()
-	if s.writing {
+	if s.writing || s.closeSent {
 		s.mu.Unlock()
 		return
 	}
-	s.writing = true
+	s.writing, s.closeSent = true, true
 	s.queue = nil
 	s.mu.Unlock()
 	_ = s.ws.writeBlocking([][]byte{frame}, time.Second)
