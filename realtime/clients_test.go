@@ -335,23 +335,54 @@ func requireClients(t *testing.T) (root, node string) {
 		}
 	}
 	if len(missing) > 0 {
-		msg := "real Socket.IO client tests need Node and the npm clients: " + strings.Join(missing, "; ")
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " (CI=true: not skipping)")
-		}
-		t.Skip(msg)
+		skipOrFail(t, "real Socket.IO client tests need Node and the npm clients: "+strings.Join(missing, "; "))
 	}
 	return root, node
+}
+
+// skipOrFail skips the test because something it needs is missing, or fails
+// it under CI=true, where nothing may be missing.
+func skipOrFail(t *testing.T, msg string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " (CI=true: not skipping)")
+	}
+	t.Skip(msg)
 }
 
 // runScript runs matrix.js against url, calling onLine for each JSON line as
 // it arrives. It returns the lines and stderr once the script exits.
 func runScript(t *testing.T, timeout time.Duration, url string, onLine func(line), args ...string) ([]line, string) {
 	t.Helper()
+	var lines []line
+	stderr := runNodeScript(t, timeout, filepath.Join("test", "clients", "matrix.js"), append([]string{url}, args...), func(b []byte) {
+		var l line
+		if err := json.Unmarshal(b, &l); err != nil {
+			t.Errorf("script printed a line that is not JSON: %q", b)
+			return
+		}
+		if l.Type == "fatal" {
+			t.Errorf("script: %s", l.Details)
+		}
+		lines = append(lines, l)
+		if onLine != nil {
+			onLine(l)
+		}
+	})
+	return lines, stderr
+}
+
+// runNodeScript runs script (a path from the repository root) with args
+// under Node, from the repository root, handing each line it prints on
+// stdout to onLine as it arrives. It returns stderr once the script exits;
+// the script failing or outliving timeout fails the test. It skips (fails
+// under CI=true) as requireClients does.
+func runNodeScript(t *testing.T, timeout time.Duration, script string, args []string, onLine func([]byte)) string {
+	t.Helper()
 	root, node := requireClients(t)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, append([]string{filepath.Join("test", "clients", "matrix.js"), url}, args...)...)
+	cmd := exec.CommandContext(ctx, node, append([]string{script}, args...)...)
 	cmd.Dir = root
 	cmd.WaitDelay = 2 * time.Second
 	var stderr bytes.Buffer
@@ -364,22 +395,12 @@ func runScript(t *testing.T, timeout time.Duration, url string, onLine func(line
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var lines []line
+	n := 0
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		var l line
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Errorf("script printed a line that is not JSON: %q", sc.Text())
-			continue
-		}
-		if l.Type == "fatal" {
-			t.Errorf("script: %s", l.Details)
-		}
-		lines = append(lines, l)
-		if onLine != nil {
-			onLine(l)
-		}
+		n++
+		onLine(sc.Bytes())
 	}
 	err = cmd.Wait()
 	switch {
@@ -388,8 +409,8 @@ func runScript(t *testing.T, timeout time.Duration, url string, onLine func(line
 	case err != nil:
 		t.Errorf("script failed: %v; stderr:\n%s", err, stderr.String())
 	}
-	t.Logf("script ran %d lines in %v", len(lines), time.Since(start).Round(time.Millisecond))
-	return lines, stderr.String()
+	t.Logf("script ran %d lines in %v", n, time.Since(start).Round(time.Millisecond))
+	return stderr.String()
 }
 
 func results(lines []line) map[string]line {

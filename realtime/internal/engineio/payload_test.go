@@ -252,3 +252,17 @@ func TestAdvance(t *testing.T) {
 		t.Error("advance changed the frame bytes")
 	}
 }
+
+// Clients with forceBase64 send binary over WebSocket as base64 text.
+func TestDecodeFrameBase64(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in  string
+		eio uint8
+	}{{"bAQID", 4}, {"b4AQID", 3}} {
+		p, err := decodeFrame([]byte(tc.in), false, tc.eio)
+		if err != nil || !p.binary || p.typ != typeMessage || string(p.data) != "\x01\x02\x03" {
+			t.Errorf("%q (v%d): %+v, %v", tc.in, tc.eio, p, err)
+		}
+	}
+}

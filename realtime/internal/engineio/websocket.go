@@ -136,11 +136,13 @@ func (s *Session) writeControlFrame(frame []byte, final bool) {
 	s.mu.Unlock()
 }
 
-// decodeFrame turns a WebSocket message into a packet: a text packet, or a
-// binary message (v4: the data; v3: a type byte, then the data).
+// decodeFrame turns a WebSocket message into a packet: a text packet (a
+// binary one in base64, "b..." as over polling, from clients with
+// forceBase64), or a binary message (v4: the data; v3: a type byte, then
+// the data).
 func decodeFrame(payload []byte, binary bool, eio uint8) (packet, error) {
 	if !binary {
-		return decodeText(payload)
+		return decodeSegment(payload, int(eio))
 	}
 	if eio == 3 {
 		if len(payload) == 0 || payload[0] > typeNoop-'0' {
