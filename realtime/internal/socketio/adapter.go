@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"sync"
 
 	"github.com/socketio-go/chatserver/realtime/internal/engineio"
@@ -24,22 +25,82 @@ type BroadcastFlags struct {
 	Latest string
 }
 
+// Outgoing is one packet a namespace broadcasts: its data as the
+// application gave it (the event name, then the arguments) and, built once
+// on first use, the messages every local receiver shares. A cluster
+// adapter publishes Data; the other servers encode it for their clients.
+type Outgoing struct {
+	Data []any // ["event", args...]
+	ID   int64 // the acknowledgement id, or NoID
+
+	nsp  *Namespace
+	once sync.Once
+	msgs []*engineio.Message
+	err  error
+}
+
+// NewOutgoing returns a packet of namespace n to broadcast (an adapter
+// builds one for what another server published).
+func NewOutgoing(n *Namespace, data []any, id int64) *Outgoing {
+	return &Outgoing{Data: data, ID: id, nsp: n}
+}
+
+// Messages encodes the packet for local delivery, once.
+func (o *Outgoing) Messages() ([]*engineio.Message, error) {
+	o.once.Do(func() {
+		if len(o.Data) == 0 {
+			o.err = ErrInvalidPayload
+			return
+		}
+		event, _ := o.Data[0].(string)
+		o.msgs, o.err = encodeEvent(o.nsp.name, o.ID, event, o.Data[1:])
+	})
+	return o.msgs, o.err
+}
+
+// SocketInfo describes a socket of any server of the cluster, as
+// fetchSockets returns it.
+type SocketInfo struct {
+	ID        string
+	Handshake map[string]any // Node's handshake object for remote sockets
+	Rooms     []string
+	Data      any
+	// Local is the socket itself when it is on this server.
+	Local *Socket
+}
+
 // Adapter keeps a namespace's rooms and delivers its broadcasts. The
-// memory adapter is the default; a cluster adapter wraps one and also
-// carries broadcasts to the other servers.
+// memory adapter is the default; a cluster adapter (Redis) embeds one and
+// also carries broadcasts and the operations below to the other servers,
+// unless opts.Flags.Local.
 type Adapter interface {
 	AddAll(s *Socket, rooms []string)
 	Del(s *Socket, room string)
 	DelAll(s *Socket)
 	Rooms(s *Socket) []string
-	// Sockets returns the local sockets in any of the rooms (all if none).
-	Sockets(rooms []string) []*Socket
-	// Broadcast delivers msgs (one packet, encoded once) to the receivers.
-	Broadcast(msgs []*engineio.Message, opts BroadcastOptions)
+	// Sockets returns the local sockets selected by opts.
+	Sockets(opts BroadcastOptions) []*Socket
+	// Broadcast delivers the packet to the sockets selected by opts.
+	Broadcast(p *Outgoing, opts BroadcastOptions)
 	// BroadcastWithAck does the same for a packet asking each receiver for
-	// an acknowledgement with id; sent reports how many got it; ack is
-	// called with each answer.
-	BroadcastWithAck(msgs []*engineio.Message, id int64, opts BroadcastOptions, sent func(int), ack func(args []any, err error))
+	// an acknowledgement (p.ID): sent reports how many receivers got it
+	// (on every server), ack is called with each answer.
+	BroadcastWithAck(p *Outgoing, opts BroadcastOptions, sent func(int), ack func(args []any, err error))
+	// AddSockets, DelSockets and DisconnectSockets make the sockets
+	// selected by opts join or leave rooms, or disconnect.
+	AddSockets(opts BroadcastOptions, rooms []string)
+	DelSockets(opts BroadcastOptions, rooms []string)
+	DisconnectSockets(opts BroadcastOptions, close bool)
+	// FetchSockets describes the sockets selected by opts.
+	FetchSockets(ctx context.Context, opts BroadcastOptions) ([]SocketInfo, error)
+	// AllRooms lists the rooms of every server.
+	AllRooms(ctx context.Context) ([]string, error)
+	// ServerSideEmit sends an event to the namespace on the other servers;
+	// with ack, it waits for one answer per server (until ctx ends).
+	ServerSideEmit(event string, args []any) error
+	ServerSideEmitWithAck(ctx context.Context, event string, args []any) ([]any, error)
+	// Close releases what the adapter holds (subscriptions).
+	Close()
 }
 
 // MemoryAdapter keeps rooms in memory, for one server.
@@ -123,11 +184,52 @@ func (a *MemoryAdapter) RoomSizes() map[string]int {
 	return out
 }
 
-func (a *MemoryAdapter) Sockets(rooms []string) []*Socket {
+func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []*Socket {
 	var out []*Socket
-	a.each(BroadcastOptions{Rooms: rooms}, func(s *Socket) { out = append(out, s) })
+	a.each(opts, func(s *Socket) { out = append(out, s) })
 	return out
 }
+
+func (a *MemoryAdapter) AddSockets(opts BroadcastOptions, rooms []string) {
+	a.each(opts, func(s *Socket) { s.Join(rooms...) })
+}
+
+func (a *MemoryAdapter) DelSockets(opts BroadcastOptions, rooms []string) {
+	a.each(opts, func(s *Socket) {
+		for _, r := range rooms {
+			s.Leave(r)
+		}
+	})
+}
+
+func (a *MemoryAdapter) DisconnectSockets(opts BroadcastOptions, close bool) {
+	a.each(opts, func(s *Socket) { s.Disconnect(close) })
+}
+
+func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) ([]SocketInfo, error) {
+	var out []SocketInfo
+	a.each(opts, func(s *Socket) { out = append(out, s.Info()) })
+	return out, nil
+}
+
+func (a *MemoryAdapter) AllRooms(context.Context) ([]string, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make([]string, 0, len(a.rooms))
+	for r := range a.rooms {
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ServerSideEmit has no other server to reach.
+func (a *MemoryAdapter) ServerSideEmit(string, []any) error { return nil }
+
+func (a *MemoryAdapter) ServerSideEmitWithAck(context.Context, string, []any) ([]any, error) {
+	return []any{}, nil
+}
+
+func (a *MemoryAdapter) Close() {}
 
 // targetsPool holds the receiver lists of broadcasts, so that a broadcast
 // does not allocate one per call.
@@ -186,7 +288,11 @@ func (a *MemoryAdapter) each(opts BroadcastOptions, fn func(*Socket)) {
 	}
 }
 
-func (a *MemoryAdapter) Broadcast(msgs []*engineio.Message, opts BroadcastOptions) {
+func (a *MemoryAdapter) Broadcast(p *Outgoing, opts BroadcastOptions) {
+	msgs, err := a.nsp.localMessages(p, opts)
+	if err != nil {
+		return
+	}
 	vol, latest := opts.Flags.Volatile, opts.Flags.Latest
 	if latest != "" {
 		latest = a.nsp.name + "\x00" + latest
@@ -194,16 +300,21 @@ func (a *MemoryAdapter) Broadcast(msgs []*engineio.Message, opts BroadcastOption
 	a.each(opts, func(s *Socket) { s.client.send(msgs, vol, latest) })
 }
 
-func (a *MemoryAdapter) BroadcastWithAck(msgs []*engineio.Message, id int64, opts BroadcastOptions, sent func(int), ack func([]any, error)) {
+func (a *MemoryAdapter) BroadcastWithAck(p *Outgoing, opts BroadcastOptions, sent func(int), ack func([]any, error)) {
+	msgs, err := p.Messages()
+	if err != nil {
+		sent(0)
+		return
+	}
 	n := 0
 	a.each(opts, func(s *Socket) {
-		if !s.registerAck(id, 0, ack) {
+		if !s.registerAck(p.ID, 0, ack) {
 			return
 		}
 		if s.client.send(msgs, opts.Flags.Volatile, "") {
 			n++
 		} else {
-			s.takeAck(id)
+			s.takeAck(p.ID)
 		}
 	})
 	sent(n)

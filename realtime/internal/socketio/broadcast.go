@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -61,12 +62,35 @@ func (b *BroadcastOperator) Options() BroadcastOptions { return b.opts }
 
 // Emit encodes the event once and delivers it to every receiver.
 func (b *BroadcastOperator) Emit(event string, args ...any) error {
-	msgs, _, err := b.nsp.encode(event, args, b.opts)
-	if err != nil {
-		return err
+	p := NewOutgoing(b.nsp, eventData(event, args), NoID)
+	if _, err := p.Messages(); err != nil {
+		return err // not encodable: say so here, not on the other servers
 	}
-	b.nsp.adapter.Broadcast(msgs, b.opts)
+	b.nsp.adapter.Broadcast(p, b.opts)
 	return nil
+}
+
+func eventData(event string, args []any) []any {
+	data := make([]any, 0, len(args)+1)
+	data = append(data, event)
+	return append(data, args...)
+}
+
+// SocketsJoin makes the selected sockets join the rooms.
+func (b *BroadcastOperator) SocketsJoin(rooms ...string) { b.nsp.adapter.AddSockets(b.opts, rooms) }
+
+// SocketsLeave makes the selected sockets leave the rooms.
+func (b *BroadcastOperator) SocketsLeave(rooms ...string) { b.nsp.adapter.DelSockets(b.opts, rooms) }
+
+// DisconnectSockets disconnects the selected sockets (with close, their
+// whole connections).
+func (b *BroadcastOperator) DisconnectSockets(close bool) {
+	b.nsp.adapter.DisconnectSockets(b.opts, close)
+}
+
+// FetchSockets describes the selected sockets.
+func (b *BroadcastOperator) FetchSockets(ctx context.Context) ([]SocketInfo, error) {
+	return b.nsp.adapter.FetchSockets(ctx, b.opts)
 }
 
 // EmitWithAck broadcasts the event asking every receiver for an
@@ -74,9 +98,8 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 // receiver answered or when timeout passed (then with ErrAckTimeout and
 // the answers so far).
 func (b *BroadcastOperator) EmitWithAck(timeout time.Duration, fn func(answers [][]any, err error), event string, args ...any) error {
-	id := b.nsp.ids.Add(1) - 1
-	msgs, err := encodeEvent(b.nsp.name, id, event, args)
-	if err != nil {
+	p := NewOutgoing(b.nsp, eventData(event, args), b.nsp.ids.Add(1)-1)
+	if _, err := p.Messages(); err != nil {
 		return err
 	}
 	var (
@@ -97,7 +120,7 @@ func (b *BroadcastOperator) EmitWithAck(timeout time.Duration, fn func(answers [
 		defer mu.Unlock()
 		finish(ErrAckTimeout)
 	})
-	b.nsp.adapter.BroadcastWithAck(msgs, id, b.opts, func(n int) {
+	b.nsp.adapter.BroadcastWithAck(p, b.opts, func(n int) {
 		mu.Lock()
 		defer mu.Unlock()
 		expected = n

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,7 @@ type Namespace struct {
 	sockets      map[string]*Socket
 	middleware   []func(*Socket) error
 	onConnection []func(*Socket)
+	serverSide   map[string]EventHandler
 }
 
 func newNamespace(s *Server, name string) *Namespace {
@@ -78,20 +80,65 @@ func (n *Namespace) Socket(id string) *Socket {
 	return n.sockets[id]
 }
 
-// encode encodes an event for opts, with its recovery offset as the last
-// argument when it is kept for clients that come back.
-func (n *Namespace) encode(event string, args []any, opts BroadcastOptions) ([]*engineio.Message, int64, error) {
-	if !n.rec.keeps(opts) {
-		msgs, err := encodeEvent(n.name, NoID, event, args)
-		return msgs, 0, err
+// localMessages encodes a broadcast for this server's receivers: with a
+// recovery offset as the last argument when the event is kept for clients
+// that come back (then encoded apart from p's shared messages, which a
+// cluster adapter may also use), else p's messages.
+func (n *Namespace) localMessages(p *Outgoing, opts BroadcastOptions) ([]*engineio.Message, error) {
+	if p.ID != NoID || !n.rec.keeps(opts) || len(p.Data) == 0 {
+		return p.Messages()
 	}
+	event, _ := p.Data[0].(string)
 	off := n.rec.offset()
-	args = append(args[:len(args):len(args)], strconv.FormatInt(off, 10))
+	args := append(p.Data[1:len(p.Data):len(p.Data)], strconv.FormatInt(off, 10))
 	msgs, err := encodeEvent(n.name, NoID, event, args)
 	if err == nil {
 		n.rec.store(off, opts, msgs)
 	}
-	return msgs, off, err
+	return msgs, err
+}
+
+// OnServerSideEmit sets the handler of an event other servers of the
+// cluster send with ServerSideEmit; ack is nil unless the sender waits for
+// an answer (then the first argument is the answer).
+func (n *Namespace) OnServerSideEmit(event string, h EventHandler) {
+	n.mu.Lock()
+	if n.serverSide == nil {
+		n.serverSide = map[string]EventHandler{}
+	}
+	n.serverSide[event] = h
+	n.mu.Unlock()
+}
+
+// DispatchServerSide hands an event from another server to its handler;
+// an adapter calls it. It reports whether there was a handler.
+func (n *Namespace) DispatchServerSide(event string, args []any, ack AckFunc) bool {
+	n.mu.RLock()
+	h := n.serverSide[event]
+	n.mu.RUnlock()
+	if h == nil {
+		return false
+	}
+	h(args, ack)
+	return true
+}
+
+// ServerSideEmit sends an event to this namespace on the other servers.
+func (n *Namespace) ServerSideEmit(event string, args ...any) error {
+	return n.adapter.ServerSideEmit(event, args)
+}
+
+// ServerSideEmitWithAck does the same and waits for one answer per server.
+func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]any, error) {
+	return n.adapter.ServerSideEmitWithAck(ctx, event, args)
+}
+
+// Local starts a broadcast that stays on this server.
+func (n *Namespace) Local() *BroadcastOperator { return n.broadcast().Local() }
+
+// FetchSockets describes every socket of the namespace, on every server.
+func (n *Namespace) FetchSockets(ctx context.Context) ([]SocketInfo, error) {
+	return n.adapter.FetchSockets(ctx, BroadcastOptions{})
 }
 
 func (n *Namespace) admit(s *Socket) error {

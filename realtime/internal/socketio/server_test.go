@@ -464,7 +464,68 @@ type spyAdapter struct {
 	seen func([]*engineio.Message)
 }
 
-func (a *spyAdapter) Broadcast(msgs []*engineio.Message, opts BroadcastOptions) {
-	a.seen(msgs)
-	a.MemoryAdapter.Broadcast(msgs, opts)
+func (a *spyAdapter) Broadcast(p *Outgoing, opts BroadcastOptions) {
+	a.MemoryAdapter.Broadcast(p, opts)
+	m1, _ := p.Messages()
+	m2, _ := p.Messages()
+	if &m1[0] != &m2[0] {
+		panic("a broadcast encoded twice")
+	}
+	a.seen(m1)
+}
+
+// The operations a cluster adapter carries to the other servers, on one
+// server: socketsJoin/Leave, disconnectSockets, fetchSockets, allRooms,
+// server-side events.
+func TestLocalClusterOperations(t *testing.T) {
+	t.Parallel()
+	sockets := make(chan *Socket, 4)
+	ts := startServer(t, Options{}, func(s *Server) {
+		s.Of("/").OnConnection(func(so *Socket) { sockets <- so })
+	})
+	n := ts.Of("/")
+	a, b := ts.dial(t, "4"), ts.dial(t, "4")
+	ida := a.connect("/", "")
+	<-sockets
+	b.connect("/", "")
+	<-sockets
+	n.To(ida).SocketsJoin("x", "y")
+	infos, err := n.To("x").FetchSockets(context.Background())
+	if err != nil || len(infos) != 1 || infos[0].ID != ida || infos[0].Handshake["address"] != "127.0.0.1" {
+		t.Fatalf("fetch %+v %v", infos, err)
+	}
+	rooms, _ := n.Adapter().AllRooms(context.Background())
+	if !slicesContain(rooms, "x") || !slicesContain(rooms, "y") {
+		t.Fatalf("rooms %v", rooms)
+	}
+	n.To("x").SocketsLeave("y")
+	if infos, _ := n.To("y").FetchSockets(context.Background()); len(infos) != 0 {
+		t.Fatalf("still in y: %+v", infos)
+	}
+	all, _ := n.FetchSockets(context.Background())
+	if len(all) != 2 {
+		t.Fatalf("%d sockets", len(all))
+	}
+	got := make(chan []any, 1)
+	n.OnServerSideEmit("ping", func(args []any, ack AckFunc) { got <- args })
+	if !n.DispatchServerSide("ping", []any{1.0}, nil) || !reflect.DeepEqual(<-got, []any{1.0}) {
+		t.Fatal("server-side event not dispatched")
+	}
+	if n.DispatchServerSide("nobody", nil, nil) {
+		t.Fatal("dispatched an event without a handler")
+	}
+	n.To("x").DisconnectSockets(false)
+	a.expect("41")
+	if n.Len() != 1 {
+		t.Fatalf("%d sockets left", n.Len())
+	}
+}
+
+func slicesContain(s []string, v string) bool {
+	for _, e := range s {
+		if e == v {
+			return true
+		}
+	}
+	return false
 }

@@ -125,9 +125,31 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 	s.mu.Unlock()
 }
 
+// Info describes the socket as FetchSockets does.
+func (s *Socket) Info() SocketInfo {
+	hs := s.client.hs
+	q := map[string]any{}
+	for k, v := range hs.Query {
+		if len(v) > 0 {
+			q[k] = v[0]
+		}
+	}
+	return SocketInfo{
+		ID: s.id,
+		Handshake: map[string]any{
+			"address": hs.Address, "time": hs.Time.UTC().Format("Mon Jan 02 2006 15:04:05 GMT+0000 (Coordinated Universal Time)"),
+			"issued": hs.Time.UnixMilli(), "secure": hs.Secure, "xdomain": false,
+			"query": q, "auth": s.auth, "headers": map[string]any{},
+		},
+		Rooms: s.Rooms(),
+		Data:  s.Data(),
+		Local: s,
+	}
+}
+
 // Emit sends an event to this socket.
 func (s *Socket) Emit(event string, args ...any) error {
-	msgs, _, err := s.nsp.encode(event, args, BroadcastOptions{Rooms: []string{s.id}})
+	msgs, err := s.nsp.localMessages(NewOutgoing(s.nsp, eventData(event, args), NoID), BroadcastOptions{Rooms: []string{s.id}})
 	if err != nil {
 		return err
 	}
