@@ -131,7 +131,10 @@ func (h ChatEvents) connect(s *realtime.Socket) {
 			return
 		}
 		if c, ok := sess.Cursor(p.str("room"), x, y); ok {
-			s.To(c.Room).Volatile().Emit("mousemove", c)
+			// Only the newest position matters: at a receiver that is
+			// behind, it replaces this user's position still waiting to go
+			// out, so the last one always arrives and none pile up.
+			s.To(c.Room).Latest("mousemove:"+c.Room+":"+s.ID()).Emit("mousemove", c)
 		}
 	})
 

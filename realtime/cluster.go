@@ -1,8 +1,10 @@
 package realtime
 
-import (
-	"github.com/zishang520/socket.io/servers/socket/v3"
-)
+import "github.com/socketio-go/chatserver/realtime/internal/socketio"
+
+// reservedServerEvents are the namespace's own event names, which no
+// server-side event may use (as in Node).
+var reservedServerEvents = map[string]bool{"connect": true, "connection": true, "new_namespace": true}
 
 // OnServerEvent registers the handler for a server-side event: one that
 // another Socket.IO server of the cluster (Go or Node, on the same Redis)
@@ -19,24 +21,14 @@ import (
 // event must not be one of the namespace's own events ("connect",
 // "connection", "new_namespace"); OnServerEvent panics if it is.
 func (n *Namespace) OnServerEvent(event string, h Handler) {
-	if socket.NAMESPACE_RESERVED_EVENTS.Has(event) {
+	if reservedServerEvents[event] {
 		panic("realtime: OnServerEvent: " + event + " is a reserved event name")
 	}
-	// The adapter hands server-side events to the namespace
-	// (Namespace.OnServerSideEmit), which emits them to its listeners with
-	// the answer callback, if any, as the last argument.
-	n.nsp.On(event, func(args ...any) {
-		in := append([]any(nil), args...)
-		var ack Ack
-		if k := len(in); k > 0 {
-			if fn, ok := in[k-1].(socket.Ack); ok {
-				in = in[:k-1]
-				ack = func(out ...any) { fn(outgoing(out), nil) }
-			}
+	n.nsp.OnServerSideEmit(event, func(args []any, ack socketio.AckFunc) {
+		var a Ack
+		if ack != nil {
+			a = Ack(ack)
 		}
-		for i, a := range in {
-			in[i] = incoming(a)
-		}
-		go h(in, ack)
+		go h(args, a)
 	})
 }

@@ -30,10 +30,8 @@ const (
 	// sep separates the packets of an Engine.IO v4 polling payload.
 	sep = "\x1e"
 	// pongLatency is how long the helpers wait before answering a ping:
-	// a simulated network round trip, not a synchronisation. A pong that
-	// reaches the library before it has armed its ping timeout is lost
-	// (see libraryPingRace), so an instant pong makes any test that lives
-	// past a ping flaky under load. 30ms is well inside pingTimeout (200ms).
+	// a simulated network round trip, not a synchronisation (the instant
+	// pong has tests of its own). 30ms is well inside pingTimeout (200ms).
 	pongLatency = 30 * time.Millisecond
 )
 
@@ -368,19 +366,13 @@ func (p *poller) connect() {
 // server holds until it has something to say or closes the session, so this
 // waits on the server, not on a timer. Pings are answered when pong is set.
 //
-// A poll normally ends within pingInterval (300ms). One that the library
-// accepts while a session is closing on a timer (ping or connect timeout)
-// is never answered (see libraryClosingPoll): such a poll is abandoned
-// after 1s and logged, and the next one gets the 400.
+// A poll ends within pingInterval (300ms); one that gets no answer for a
+// second fails the test.
 func (p *poller) expectGone(pong bool) time.Duration {
 	p.t.Helper()
 	start := time.Now()
 	for time.Since(start) < 2*waitTimeout {
 		r, err := p.request("GET", p.query(), "", reqOpts{timeout: time.Second})
-		if errors.Is(err, context.DeadlineExceeded) {
-			p.t.Logf("%s: a poll got no answer for 1s", libraryClosingPoll)
-			continue
-		}
 		if err != nil {
 			p.t.Fatalf("poll: %v", err)
 		}
@@ -405,17 +397,6 @@ func (p *poller) expectGone(pong bool) time.Duration {
 	p.t.Fatalf("session still open after %v", 2*waitTimeout)
 	return 0
 }
-
-// libraryClosingPoll describes a zishang520 engine defect: while a session
-// closes (on a timer, or on the client's close packet), socket.OnClose marks
-// it closed but removes it from the server's clients only after closing the
-// polling transport (servers/engine/v3@v3.0.6/socket.go:494-495,
-// clearTransport before Emit("close")). A poll arriving in between passes
-// Verify (base-server.go:207) and is parked by polling.onPollRequest
-// (transports/polling.go:124) on a transport that never writes again, so it
-// hangs until the client gives up. In Node.js, single-threaded, the close
-// completes before any other request is looked at.
-const libraryClosingPoll = "library defect: poll accepted while the session was closing was never answered"
 
 // wsClient is one raw WebSocket connection.
 type wsClient struct {

@@ -66,7 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Room, "room", "", "room for fanout and cursors (default load-<pid>)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "bound on setup (opening all connections), on each request or ack, and on draining")
 	fs.IntVar(&cfg.Sources, "sources", 1, "spread connections over source addresses 127.0.0.1..127.0.0.N (each has its own ephemeral ports)")
-	fs.DurationVar(&cfg.PongDelay, "pong-delay", 20*time.Millisecond, "delay before answering a v4 server ping (an instant pong can be lost by the server library)")
+	fs.DurationVar(&cfg.PongDelay, "pong-delay", 0, "delay before answering a v4 server ping (a simulated network round trip; 0 answers at once)")
 	fs.DurationVar(&cfg.ConnectDelay, "connect-delay", 0, "pause between joining /chat and the first event (register, join, rtt); 0 emits at once like socket.io-client")
 	fs.DurationVar(&cfg.Progress, "progress", time.Second, "interval of progress lines on stderr (0 = none)")
 	fs.Usage = func() {

@@ -157,23 +157,11 @@ func testConfig(url, scenario, transport string, eio, n int) Config {
 		Duration: 2 * time.Second, EIO: eio, Transport: transport,
 		Ramp: 0, Timeout: 20 * time.Second, Sources: 1,
 		PongDelay: 20 * time.Millisecond, Progress: 0,
-		// An event sent the instant the namespace CONNECT arrives can
-		// make the server close the connection (see the server connect
-		// race below); wait a little so that these tests check sioload,
-		// not that race.
-		ConnectDelay: 50 * time.Millisecond,
+		// Events go out the instant the namespace CONNECT arrives, as
+		// socket.io-client sends them.
+		ConnectDelay: 0,
 	}
 }
-
-// The server connect race: zishang520/socket.io servers/socket/v3@v3.0.6 sends
-// the namespace CONNECT (namespace.go _doConnect: socket._onconnect()) before
-// it records the socket in the client's namespaces (fn(socket) ->
-// client.go doConnect: c.nsps.Store). A packet for /chat decoded in between
-// finds no socket and Client.ondecoded closes the whole connection
-// ("invalid state"). Node.js cannot interleave there. With -connect-delay 0,
-// about 1 in 1000-5000 connections opened under load dies this way at its
-// first event ("register: websocket: close 1006 (abnormal closure):
-// unexpected EOF").
 
 func runScenario[T any](t *testing.T, cfg Config) T {
 	t.Helper()

@@ -237,7 +237,13 @@ describe('Go and Node servers in one Redis-adapter cluster', { skip, timeout: 12
     }, 'a volatile mousemove from Go', STEP, 100);
     assert.deepEqual(cursor.args[0], { id: gopher.user.id, name: 'gopher3', room: 'r3', x: 0.25, y: 0.75 });
     const vol = wireMessages.find((m) => m.msg[1] && m.msg[1].data && m.msg[1].data[0] === 'mousemove');
-    assert.deepEqual(vol.msg[2], { rooms: ['r3'], except: [gopher.user.id], flags: { volatile: true } });
+    // A cursor move is a latest-value broadcast: marked volatile for Node's
+    // servers, with the key Go servers use to keep only the newest value.
+    assert.deepEqual(vol.msg[2], {
+      rooms: ['r3'],
+      except: [gopher.user.id],
+      flags: { volatile: true, latest: `mousemove:r3:${gopher.user.id}` },
+    });
     assert.ok(volatileWrites.includes(true), `Node wrote it as volatile (writes: ${JSON.stringify(volatileWrites)})`);
     tag = sentinel();
     assert.ok(!(await receivedBefore(shadow, tag)).includes('mousemove'), 'except applies to the volatile broadcast too');

@@ -20,13 +20,16 @@ func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, s *Sessio
 		writeError(w, ErrForbidden, "Server is shutting down")
 		return
 	}
-	srv.opened(s, r)
-	// The handshake request is the first poll: it gets the open packet and
-	// whatever OnConnection queued.
+	// The handshake request is the first poll and gets the open packet
+	// alone, as with Node; what OnConnection sends waits for the next poll.
 	s.mu.Lock()
 	batch := s.takeLocked()
 	s.mu.Unlock()
+	srv.opened(s, r)
 	s.writePayload(w, batch)
+	s.mu.Lock()
+	s.giveBackLocked(batch, open.size())
+	s.mu.Unlock()
 }
 
 // handlePoll serves a GET of an existing session.

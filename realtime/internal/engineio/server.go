@@ -172,7 +172,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if transport == transportWebSocket {
 		if !srv.originAllowed(r) {
-			writeError(w, ErrForbidden, "")
+			writeError(w, ErrForbidden, originRefused(r))
 			return
 		}
 		s.handleUpgrade(w, r)
@@ -198,7 +198,7 @@ func (srv *Server) handshake(w http.ResponseWriter, r *http.Request, q url.Value
 		return
 	}
 	if !srv.originAllowed(r) {
-		writeError(w, ErrForbidden, "")
+		writeError(w, ErrForbidden, originRefused(r))
 		return
 	}
 	if f := srv.opts.AllowRequest; f != nil {
@@ -324,6 +324,11 @@ func (srv *Server) originAllowed(r *http.Request) bool {
 		return true
 	}
 	return sameOrigin(origin, r) || srv.origins[strings.ToLower(strings.TrimRight(origin, "/"))]
+}
+
+// originRefused is the message of a 403 for a foreign origin.
+func originRefused(r *http.Request) string {
+	return "origin not allowed: " + r.Header.Get("Origin")
 }
 
 // sameOrigin reports whether origin is scheme://host of the request itself,

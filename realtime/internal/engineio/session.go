@@ -179,6 +179,24 @@ func (s *Session) enqueue(mode sendMode, key string, msgs []*Message) bool {
 	return true
 }
 
+// Cork holds what is sent to a WebSocket session during the next d, then
+// writes it all at once (one writev). Over polling it does nothing (a poll
+// carries whatever is queued anyway). The Socket.IO layer corks a
+// connection while a namespace's connection handlers run, so that what
+// they send arrives after the CONNECT answer, not in the same read: some
+// clients handle only the first packet of a read before listening for the
+// next (the official compliance suite's client among them).
+func (s *Session) Cork(d time.Duration) {
+	s.mu.Lock()
+	if s.transport != transportWebSocket || s.writing || s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	s.writing = true // nobody else writes until the timer does
+	s.mu.Unlock()
+	time.AfterFunc(d, func() { s.flush(false) })
+}
+
 // sendControl queues a control packet; it is not subject to the cap.
 func (s *Session) sendControl(m *Message) {
 	s.mu.Lock()

@@ -616,7 +616,7 @@ func TestOrigins(t *testing.T) {
 	r.Header.Set("Origin", "https://evil.example")
 	w := httptest.NewRecorder()
 	ts.ServeHTTP(w, r)
-	if w.Code != 403 || w.Body.String() != `{"code":4,"message":"Forbidden"}` {
+	if w.Code != 403 || w.Body.String() != `{"code":4,"message":"origin not allowed: https://evil.example"}` {
 		t.Fatalf("foreign WebSocket: %d %s", w.Code, w.Body)
 	}
 }
@@ -675,4 +675,23 @@ func TestPingTimeoutSendsCloseFrame(t *testing.T) {
 	if ce := ts.rec.nextClose(t); ce.reason != ReasonPingTimeout {
 		t.Fatalf("reason %v", ce.reason)
 	}
+}
+
+// Cork holds what is sent for a moment, then writes it in one go.
+func TestCork(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Options{})
+	c := dialPipe(t, ts, "EIO=4&transport=websocket")
+	s := ts.nextSession(t)
+	const d = 30 * time.Millisecond
+	start := time.Now()
+	s.Cork(d)
+	s.Send(NewMessageString("a"))
+	s.Send(NewMessageString("b"))
+	c.expect("4a", "4b")
+	if el := time.Since(start); el < d {
+		t.Fatalf("corked messages written after %v, before %v", el, d)
+	}
+	s.Send(NewMessageString("c")) // uncorked again
+	c.expect("4c")
 }

@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/socketio-go/chatserver/realtime/internal/engineio"
 )
@@ -23,6 +24,10 @@ type BroadcastFlags struct {
 	// Latest, when set, makes the packet replace the still-queued packet
 	// with the same key at each receiver: only the newest value waits.
 	Latest string
+	// Timeout is how long a broadcast with acknowledgements waits for
+	// them (BroadcastOperator.EmitWithAck sets it); a cluster adapter
+	// tells the other servers (Node's flags.timeout, in milliseconds).
+	Timeout time.Duration
 }
 
 // Outgoing is one packet a namespace broadcasts: its data as the
@@ -171,6 +176,14 @@ func (a *MemoryAdapter) Rooms(s *Socket) []string {
 		out = append(out, r)
 	}
 	return out
+}
+
+// HasRoom reports whether a local socket is in the room (a cluster
+// adapter skips what is published to rooms nobody here is in).
+func (a *MemoryAdapter) HasRoom(room string) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return len(a.rooms[room]) > 0
 }
 
 // RoomSizes returns every room with its number of local sockets.

@@ -120,7 +120,9 @@ func (b *BroadcastOperator) EmitWithAck(timeout time.Duration, fn func(answers [
 		defer mu.Unlock()
 		finish(ErrAckTimeout)
 	})
-	b.nsp.adapter.BroadcastWithAck(p, b.opts, func(n int) {
+	opts := b.opts
+	opts.Flags.Timeout = timeout
+	b.nsp.adapter.BroadcastWithAck(p, opts, func(n int) {
 		mu.Lock()
 		defer mu.Unlock()
 		expected = n

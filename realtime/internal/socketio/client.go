@@ -18,8 +18,13 @@ import (
 type Handshake struct {
 	Address string     // the client's IP address
 	Query   url.Values // the handshake's query, Engine.IO parameters included
+	URL     string     // the handshake's path and query
 	Time    time.Time
 	Secure  bool
+	// Headers are the handshake's headers, lower-cased, repeated ones
+	// joined with ", " (as Node shows them), less Cookie and
+	// Authorization, which are not kept nor shown to other servers.
+	Headers map[string]string
 }
 
 // client is one Engine.IO connection and the sockets it has in namespaces.
@@ -55,7 +60,16 @@ func newClient(s *Server, es *engineio.Session, r *http.Request) *client {
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		addr = host
 	}
-	c.hs = &Handshake{Address: addr, Query: r.URL.Query(), Time: time.Now(), Secure: r.TLS != nil}
+	c.hs = &Handshake{Address: addr, Query: r.URL.Query(), URL: r.URL.RequestURI(), Time: time.Now(),
+		Secure: r.TLS != nil, Headers: make(map[string]string, len(r.Header)+1)}
+	for k, v := range r.Header {
+		switch k {
+		case "Cookie", "Authorization":
+			continue
+		}
+		c.hs.Headers[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
+	c.hs.Headers["host"] = r.Host
 	c.timer = time.AfterFunc(s.opts.ConnectTimeout, c.connectTimedOut)
 	return c
 }
@@ -168,12 +182,27 @@ func (c *client) connect(name string, auth []byte, query url.Values) {
 			case "EIO", "transport", "t", "sid", "b64", "j":
 				continue
 			}
-			if len(v) > 0 {
+			switch len(v) {
+			case 0:
+			case 1:
 				a[k] = v[0]
+			default: // repeated: every value, as a JSON list of strings
+				l := make([]any, len(v))
+				for i, e := range v {
+					l[i] = e
+				}
+				a[k] = l
 			}
 		}
 	}
 	s := newSocket(n, c, a)
+	if c.proto == 4 {
+		// 2.x clients derive their socket id from the Engine.IO id.
+		s.id = c.es.ID()
+		if name != "/" {
+			s.id = name + "#" + s.id
+		}
+	}
 	var missed [][]*engineio.Message
 	var rooms []string
 	if n.rec != nil && c.proto == 5 {
@@ -215,8 +244,15 @@ func (c *client) connect(name string, auth []byte, query url.Values) {
 		}
 	}
 	c.sendConnect(s)
+	// What the connection handlers send leaves together a moment after
+	// the CONNECT answer, in a later read at the client (see Cork).
+	c.es.Cork(connectCork)
 	n.connected(s)
 }
+
+// connectCork is how long what connection handlers send is held after the
+// CONNECT answer.
+const connectCork = 2 * time.Millisecond
 
 func (c *client) sendConnect(s *Socket) {
 	b := AppendHeader(nil, PacketConnect, s.nsp.name, NoID, 0)

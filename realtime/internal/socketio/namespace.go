@@ -49,6 +49,11 @@ func (n *Namespace) Name() string { return n.name }
 // Adapter is the namespace's adapter.
 func (n *Namespace) Adapter() Adapter { return n.adapter }
 
+// NewAckID reserves an acknowledgement id of the namespace: an adapter
+// delivering another server's broadcast with acks asks its local sockets
+// under an id of this server, which no pending acknowledgement here uses.
+func (n *Namespace) NewAckID() int64 { return n.ids.Add(1) - 1 }
+
 // Use adds connection middleware: each runs in order before a socket is
 // admitted, on the connection's reader (so the client's next packets wait
 // for it); an error refuses the socket (a *ConnectError to send data).
