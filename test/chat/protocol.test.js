@@ -192,6 +192,39 @@ test('mousemove reaches the others with the name, is capped per second, and inva
   assert.equal(self, 0);
 });
 
+// A cursor is a latest value, not a volatile one: a single move reaches a
+// client that is between two polls (2.x and 4.x), where a volatile packet
+// would be dropped.
+test('a single mousemove reaches polling clients of both generations', async () => {
+  const room = 'cursors-poll';
+  const a = track(await user(srv.url, 'poller-mover', room, { transports: ['websocket'] }));
+  const b = track(await user(srv.url, 'poll-watch-4', room, { transports: ['polling'] }));
+  const c = track(await user(srv.url, 'poll-watch-2', room, { gen: 2, transports: ['polling'] }));
+  const atB = next(b, 'mousemove');
+  const atC = next(c, 'mousemove');
+  a.emit('mousemove', { room, x: 0.5, y: 0.125 });
+  const want = { id: a.me.id, name: 'poller-mover', room, x: 0.5, y: 0.125 };
+  assert.deepEqual(await atB, want);
+  assert.deepEqual(await atC, want);
+});
+
+// What a client sends right before disconnect() is still handled: the
+// message is stored and relayed, then the user leaves.
+test("a client's last message before disconnect() is delivered, then it leaves", async () => {
+  for (const [gen, transports] of [[4, ['websocket']], [4, ['polling']], [2, ['polling']]]) {
+    const room = `last-words-${gen}-${transports[0]}`;
+    const a = track(await user(srv.url, `leaver${gen}${transports[0][0]}`, room, { gen, transports }));
+    const b = track(await user(srv.url, `hearer${gen}${transports[0][0]}`, room));
+    const said = next(b, 'message');
+    const left = next(b, 'left');
+    a.emit('message', { room, text: 'bye', clientId: 'last-1' });
+    a.disconnect();
+    const m = await said;
+    assert.equal(m.text, 'bye', `${gen}/${transports[0]}`);
+    assert.deepEqual((await left).user, a.me);
+  }
+});
+
 test('a disconnect tells the rooms the user left', async () => {
   const room = 'drop-1';
   const a = track(await user(srv.url, 'dropper', room));
