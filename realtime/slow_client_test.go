@@ -161,4 +161,3 @@ func (c *rawWS) read() (string, error) {
 		return string(b), nil
 	}
 }
-
