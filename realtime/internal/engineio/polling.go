@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // Long-polling: a GET waits for what the server has to send, a POST
@@ -52,20 +53,25 @@ func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(s.queue) == 0 {
-		if s.upgrading {
-			// Release the client so it can finish the upgrade.
-			s.mu.Unlock()
-			s.writePayload(w, []entry{{m: msgNoop}})
-			return
-		}
 		s.polling = true
 		select { // a wake-up meant for an earlier poll
 		case <-s.wake:
 		default:
 		}
+		// During an upgrade a poll waits at most upgradePollWait, then gets
+		// a noop: a client pauses polling (and only then sends the upgrade
+		// packet) once its poll is back. If the upgrade completes first,
+		// the poll is refused like any later one.
+		var release *time.Timer
+		if s.upgrading {
+			release = time.AfterFunc(upgradePollWait, s.wakePoll)
+		}
 		s.mu.Unlock()
 		select {
 		case <-s.wake:
+			if release != nil {
+				release.Stop()
+			}
 		case <-r.Context().Done():
 			s.mu.Lock()
 			s.polling = false
@@ -86,9 +92,14 @@ func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
 		s.srv.remove(s) // before answering: the client's next request gets 400
 		s.writePayload(w, []entry{{m: m}})
 		return
-	case s.transport != transportPolling || len(s.queue) == 0:
-		// Upgraded, or woken for the upgrade: the queue belongs to the
+	case s.transport != transportPolling:
+		// Upgraded while this poll waited: the queue belongs to the
 		// WebSocket now.
+		s.mu.Unlock()
+		writeError(w, ErrBadRequest, "")
+		return
+	case len(s.queue) == 0:
+		// Released for the upgrade.
 		s.mu.Unlock()
 		s.writePayload(w, []entry{{m: msgNoop}})
 		return
@@ -108,6 +119,22 @@ func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
 	if closing {
 		s.closeNow(s.reason, nil)
 	}
+}
+
+// upgradePollWait bounds how long a poll that arrives during an upgrade
+// waits for it (Node's engine.io checks every 100 ms).
+const upgradePollWait = 100 * time.Millisecond
+
+// wakePoll releases the waiting poll, if any.
+func (s *Session) wakePoll() {
+	s.mu.Lock()
+	if s.polling {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	s.mu.Unlock()
 }
 
 var (

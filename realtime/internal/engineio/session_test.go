@@ -695,3 +695,45 @@ func TestCork(t *testing.T) {
 	s.Send(NewMessageString("c")) // uncorked again
 	c.expect("4c")
 }
+
+// A poll that arrives between the probe and the upgrade packet waits for
+// the upgrade (at most upgradePollWait): refused once it completes, else
+// released with a noop so that the client can pause and finish it.
+func TestPollDuringUpgrade(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Options{})
+	for _, completes := range []bool{true, false} {
+		sid := openPolling(t, ts, "4")
+		s := ts.nextSession(t)
+		q := "EIO=4&transport=polling&sid=" + sid
+		c := dialPipe(t, ts, "EIO=4&transport=websocket&sid="+sid)
+		c.send("2probe")
+		c.expect("3probe")
+		// The probe's answer is written before the session is marked as
+		// upgrading; wait for the mark, so that the poll comes after it.
+		for deadline := time.Now().Add(waitFor); ; time.Sleep(time.Millisecond) { // polling for a state, bounded
+			s.mu.Lock()
+			up := s.upgrading
+			s.mu.Unlock()
+			if up {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the session never started upgrading")
+			}
+		}
+		start := time.Now()
+		poll := pollAsync(ts, q)
+		waitPolling(t, s)
+		if completes {
+			c.send("5")
+			if r := awaitPoll(t, poll); r.status != 400 || !strings.Contains(r.body, `"code":3`) {
+				t.Fatalf("poll waiting when the upgrade completed: %d %q", r.status, r.body)
+			}
+			continue
+		}
+		if r := awaitPoll(t, poll); r.status != 200 || r.body != "6" || time.Since(start) < upgradePollWait {
+			t.Fatalf("poll during an unfinished upgrade: %d %q after %v", r.status, r.body, time.Since(start))
+		}
+	}
+}

@@ -9,7 +9,7 @@ import (
 
 // The upgrade from polling to WebSocket: the client opens a WebSocket with
 // the session's sid and sends "2probe"; the server answers "3probe" and
-// releases the waiting poll with a noop; the client pauses polling and
+// releases the waiting poll with a noop (within upgradePollWait); the client pauses polling and
 // sends "5"; from then on the session writes to the WebSocket, starting
 // with whatever was queued, and polling requests with its sid get 400.
 
@@ -56,16 +56,17 @@ func (s *Session) probeLoop(c *wsConn, fr *frameReader, timer *time.Timer) {
 		p, err := decodeFrame(payload, binary, s.eio)
 		switch {
 		case err == nil && p.typ == typePing && bytes.Equal(p.data, probeData) && !binary:
-			c.write(msgProbePong.frame)
 			s.mu.Lock()
 			s.upgrading = true
-			if s.polling {
-				select {
-				case s.wake <- struct{}{}:
-				default:
-				}
-			}
+			waiting := s.polling
 			s.mu.Unlock()
+			c.write(msgProbePong.frame)
+			if waiting {
+				// The client pauses polling once this poll is back, then
+				// sends the upgrade packet; release it in a moment (as
+				// Node's engine.io does), unless the upgrade comes first.
+				time.AfterFunc(upgradePollWait, s.wakePoll)
+			}
 			return true
 		case err == nil && p.typ == typeUpgrade && !binary:
 			upgraded = s.completeUpgrade(c)
