@@ -273,20 +273,21 @@ func TestDisconnectReasons(t *testing.T) {
 	ts := startServer(t, Options{}, func(s *Server) {
 		for _, n := range []string{"/", "/custom"} {
 			s.Of(n).OnConnection(func(so *Socket) {
-				if so.Namespace().Name() == "/" {
-					mains <- so
-				}
 				so.On("last", func(args []any, _ AckFunc) { reasons <- "event " + args[0].(string) })
 				so.OnDisconnect(func(r string) { reasons <- so.Namespace().Name() + " " + r })
+				if so.Namespace().Name() == "/" {
+					mains <- so // once its handlers are set
+				}
 			})
 		}
 	})
-	next := func() string {
+	next := func(want string) string {
+		t.Helper()
 		select {
 		case r := <-reasons:
 			return r
 		case <-time.After(wait):
-			t.Fatal("timeout waiting for a disconnect")
+			t.Fatalf("timeout waiting for %q", want)
 			return ""
 		}
 	}
@@ -294,14 +295,14 @@ func TestDisconnectReasons(t *testing.T) {
 	c.connect("/", "")
 	c.connect("/custom", "")
 	c.send("41/custom,")
-	if r := next(); r != "/custom client namespace disconnect" {
+	if r := next("/custom client namespace disconnect"); r != "/custom client namespace disconnect" {
 		t.Fatal(r)
 	}
 	// The other namespace stays; the server disconnects it.
 	so := <-mains
 	so.Disconnect(false)
 	c.expect("41")
-	if r := next(); r != "/ server namespace disconnect" {
+	if r := next("/ server namespace disconnect"); r != "/ server namespace disconnect" {
 		t.Fatal(r)
 	}
 	// An event sent right before the connection closes is delivered first.
@@ -310,10 +311,10 @@ func TestDisconnectReasons(t *testing.T) {
 	<-mains
 	c2.send(`42["last","one"]`)
 	c2.conn.Close()
-	if r := next(); r != "event one" {
+	if r := next("event one"); r != "event one" {
 		t.Fatal(r)
 	}
-	if r := next(); r != "/ transport close" {
+	if r := next("/ transport close"); r != "/ transport close" {
 		t.Fatal(r)
 	}
 	// Disconnect(true): every namespace gets DISCONNECT, then the close.
@@ -323,7 +324,7 @@ func TestDisconnectReasons(t *testing.T) {
 	so.Disconnect(true)
 	c3.expect("41")
 	c3.expectClosed()
-	if r := next(); r != "/ forced server close" {
+	if r := next("/ forced server close"); r != "/ forced server close" {
 		t.Fatal(r)
 	}
 }
