@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -316,4 +317,10 @@ func waitPolling(t *testing.T, s *Session) {
 		time.Sleep(time.Millisecond) // polling for a state, bounded by deadline
 	}
 	t.Fatal("timeout waiting for the poll to be parked")
+}
+
+// isTimeout reports whether err is a deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -132,21 +132,9 @@ func (m *Message) wsFrame(eio int) []byte {
 	return f
 }
 
-// segment returns the text form of the packet for a polling payload: the
-// type character and data, or for a binary packet "b" (v4) or "b4" (v3)
+// appendSegment appends the text form of the packet for a polling payload:
+// the type character and data, or for a binary packet "b" (v4) or "b4" (v3)
 // followed by the data in base64.
-func (m *Message) segment(eio int) string {
-	if !m.binary {
-		return unsafeString(m.frame[m.hdr:])
-	}
-	b := m.base64()
-	if eio == 3 {
-		return "b4" + b
-	}
-	return "b" + b
-}
-
-// appendSegment appends segment(eio) to dst without building it.
 func (m *Message) appendSegment(dst []byte, eio int) []byte {
 	if !m.binary {
 		return append(dst, m.frame[m.hdr:]...)

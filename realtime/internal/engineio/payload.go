@@ -218,16 +218,3 @@ func encodePayload(dst []byte, msgs []*Message, eio int, v3Binary bool) ([]byte,
 	}
 	return dst, false
 }
-
-// payloadSize estimates the encoded size of msgs in a poll response.
-func payloadSize(msgs []*Message) int {
-	n := 0
-	for _, m := range msgs {
-		if m.binary {
-			n += base64.StdEncoding.EncodedLen(len(m.data)) + 16
-		} else {
-			n += len(m.frame) + 12
-		}
-	}
-	return n
-}

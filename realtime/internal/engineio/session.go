@@ -529,12 +529,6 @@ func putFrames(b *[][]byte) {
 	framesPool.Put(b)
 }
 
-// isTimeout reports whether err is a deadline.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
 // isClosedConn reports whether err means the connection was closed here.
 func isClosedConn(err error) bool {
 	return errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)

@@ -2,7 +2,6 @@ package engineio
 
 import (
 	"bytes"
-	"errors"
 	"net/http"
 	"time"
 )
@@ -12,8 +11,6 @@ import (
 // releases the waiting poll with a noop (within upgradePollWait); the client pauses polling and
 // sends "5"; from then on the session writes to the WebSocket, starting
 // with whatever was queued, and polling requests with its sid get 400.
-
-var errUpgradeFailed = errors.New("engineio: upgrade probe failed")
 
 func (s *Session) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()

@@ -186,17 +186,6 @@ func (a *MemoryAdapter) HasRoom(room string) bool {
 	return len(a.rooms[room]) > 0
 }
 
-// RoomSizes returns every room with its number of local sockets.
-func (a *MemoryAdapter) RoomSizes() map[string]int {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	out := make(map[string]int, len(a.rooms))
-	for r, m := range a.rooms {
-		out[r] = len(m)
-	}
-	return out
-}
-
 func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []*Socket {
 	var out []*Socket
 	a.each(opts, func(s *Socket) { out = append(out, s) })
