@@ -18,12 +18,13 @@ import (
 	"github.com/socketio-go/chatserver/realtime/internal/socketio"
 )
 
-// Defaults used when an Options field is left zero. They match Socket.IO's.
+// Defaults used when an Options field is left zero. The protocol ones are
+// the layers' own (Socket.IO's); MaxPayload is the product's choice.
 const (
 	DefaultPath             = "/socket.io"
-	DefaultPingInterval     = 25 * time.Second
-	DefaultPingTimeout      = 20 * time.Second
-	DefaultConnectTimeout   = 45 * time.Second
+	DefaultPingInterval     = engineio.DefaultPingInterval
+	DefaultPingTimeout      = engineio.DefaultPingTimeout
+	DefaultConnectTimeout   = socketio.DefaultConnectTimeout
 	DefaultMaxPayload       = 1 << 20 // 1 MiB per HTTP request or WebSocket message
 	DefaultMaxQueueBytes    = engineio.DefaultMaxQueueBytes
 	DefaultMaxDisconnection = socketio.DefaultMaxDisconnection
@@ -80,15 +81,7 @@ func (o *Options) setDefaults() {
 		o.Path = DefaultPath
 	}
 	o.Path = "/" + strings.Trim(o.Path, "/")
-	if o.PingInterval <= 0 {
-		o.PingInterval = DefaultPingInterval
-	}
-	if o.PingTimeout <= 0 {
-		o.PingTimeout = DefaultPingTimeout
-	}
-	if o.ConnectTimeout <= 0 {
-		o.ConnectTimeout = DefaultConnectTimeout
-	}
+	// Heartbeat and connect timeout left zero take the layers' defaults.
 	if o.MaxPayload <= 0 {
 		o.MaxPayload = DefaultMaxPayload
 	}
