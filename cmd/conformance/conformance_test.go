@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/gobwas/ws"
+
+	"github.com/socketio-go/chatserver/internal/siotest"
 )
 
 // ---------------------------------------------------------------------------
@@ -24,32 +26,32 @@ import (
 func TestEngineHandshakePolling(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	r := s.do("GET", "EIO=4&transport=polling", "", nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("HTTP %d %q", r.status, r.body)
+	r := s.Do("GET", "EIO=4&transport=polling", "", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("HTTP %d %q", r.Status, r.Body)
 	}
-	if ct := r.header.Get("Content-Type"); ct != "text/plain; charset=UTF-8" {
+	if ct := r.Header.Get("Content-Type"); ct != "text/plain; charset=UTF-8" {
 		t.Errorf("Content-Type = %q, want text/plain; charset=UTF-8", ct)
 	}
-	parseOpen(t, r.body, []string{"websocket"})
+	parseOpen(t, r.Body, []string{"websocket"})
 }
 
 func TestEngineHandshakeWebSocket(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	s.openWS("4") // checks upgrades == []
+	s.openWS(4) // checks upgrades == []
 }
 
 func TestEngineHandshakePollingEIO3(t *testing.T) {
 	t.Parallel()
 	s := startLegacyServer(t)
-	r := s.do("GET", "EIO=3&transport=polling", "", nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("HTTP %d %q", r.status, r.body)
+	r := s.Do("GET", "EIO=3&transport=polling", "", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("HTTP %d %q", r.Status, r.Body)
 	}
-	packets := decodeV3(t, r.body) // checks the length prefixes
-	if len(packets) != 1 || r.body != encodeV3(packets[0]) {
-		t.Fatalf("body %q, want one length-prefixed open packet", r.body)
+	packets := siotest.SplitPayload(t, 3, r.Body) // checks the length prefixes
+	if len(packets) != 1 || r.Body != siotest.EncodePayload(3, packets[0]) {
+		t.Fatalf("body %q, want one length-prefixed open packet", r.Body)
 	}
 	parseOpen(t, packets[0], []string{"websocket"})
 }
@@ -57,7 +59,7 @@ func TestEngineHandshakePollingEIO3(t *testing.T) {
 func TestEngineHandshakeWebSocketEIO3(t *testing.T) {
 	t.Parallel()
 	s := startLegacyServer(t)
-	s.openWS("3")
+	s.openWS(3)
 }
 
 // The suites' server speaks Engine.IO v4 only (RejectEIO3): a missing or
@@ -66,7 +68,7 @@ func TestEngineRejectsInvalidEIO(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	for _, eio := range []string{"", "EIO=abc&", "EIO=5&", "EIO=3&"} {
-		expectError(t, s.do("GET", eio+"transport=polling", "", nil), 400, 5, "Unsupported protocol version")
+		siotest.ExpectError(t, s.Do("GET", eio+"transport=polling", "", nil), 400, 5, "Unsupported protocol version")
 		expectWSRefused(t, s, eio+"transport=websocket")
 	}
 }
@@ -77,14 +79,14 @@ func TestEngineRejectsInvalidEIOLegacy(t *testing.T) {
 	t.Parallel()
 	s := startLegacyServer(t)
 	for _, eio := range []string{"EIO=abc&", "EIO=5&"} {
-		expectError(t, s.do("GET", eio+"transport=polling", "", nil), 400, 5, "Unsupported protocol version")
+		siotest.ExpectError(t, s.Do("GET", eio+"transport=polling", "", nil), 400, 5, "Unsupported protocol version")
 		expectWSRefused(t, s, eio+"transport=websocket")
 	}
-	r := s.do("GET", "transport=polling", "", nil)
-	packets := decodeV3(t, r.body)
+	r := s.Do("GET", "transport=polling", "", nil)
+	packets := siotest.SplitPayload(t, 3, r.Body)
 	parseOpen(t, packets[0], []string{"websocket"})
 	for _, q := range []string{"EIO=3", "EIO=3&transport=abc"} {
-		expectError(t, s.do("GET", q, "", nil), 400, 0, "Transport unknown")
+		siotest.ExpectError(t, s.Do("GET", q, "", nil), 400, 0, "Transport unknown")
 	}
 }
 
@@ -92,7 +94,7 @@ func TestEngineRejectsInvalidTransport(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	for _, q := range []string{"EIO=4", "EIO=4&transport=abc"} {
-		expectError(t, s.do("GET", q, "", nil), 400, 0, "Transport unknown")
+		siotest.ExpectError(t, s.Do("GET", q, "", nil), 400, 0, "Transport unknown")
 	}
 	for _, q := range []string{"EIO=4", "EIO=4&transport=abc"} {
 		expectWSRefused(t, s, q)
@@ -103,7 +105,7 @@ func TestEngineRejectsInvalidHandshakeMethod(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	for _, m := range []string{"POST", "PUT"} {
-		expectError(t, s.do(m, "EIO=4&transport=polling", "", nil), 400, 2, "Bad handshake method")
+		siotest.ExpectError(t, s.Do(m, "EIO=4&transport=polling", "", nil), 400, 2, "Bad handshake method")
 	}
 }
 
@@ -111,8 +113,8 @@ func TestEngineRejectsUnknownSid(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	q := "EIO=4&transport=polling&sid=UnknownSessionId0000"
-	expectError(t, s.do("GET", q, "", nil), 400, 1, "Session ID unknown")
-	expectError(t, s.do("POST", q, "40", nil), 400, 1, "Session ID unknown")
+	siotest.ExpectError(t, s.Do("GET", q, "", nil), 400, 1, "Session ID unknown")
+	siotest.ExpectError(t, s.Do("POST", q, "40", nil), 400, 1, "Session ID unknown")
 	expectWSRefused(t, s, "EIO=4&transport=websocket&sid=UnknownSessionId0000")
 }
 
@@ -120,26 +122,25 @@ func TestEngineRejectsUnknownSid(t *testing.T) {
 func TestEngineRejectsTransportMismatch(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	_, h := s.openWS("4") // the session is known before its open packet leaves
-	q := "EIO=4&transport=polling&sid=" + url.QueryEscape(h.Sid)
-	expectError(t, s.do("GET", q, "", nil), 400, 3, "Bad request")
-	expectError(t, s.do("POST", q, "40", nil), 400, 3, "Bad request")
+	_, h := s.openWS(4) // the session is known before its open packet leaves
+	q := "EIO=4&transport=polling&sid=" + url.QueryEscape(h.SID)
+	siotest.ExpectError(t, s.Do("GET", q, "", nil), 400, 3, "Bad request")
+	siotest.ExpectError(t, s.Do("POST", q, "40", nil), 400, 3, "Bad request")
 }
 
 // expectWSRefused dials a WebSocket that the server must refuse: either the
 // upgrade fails with HTTP 400, or the socket is closed before any packet.
 func expectWSRefused(t *testing.T, s *server, query string) {
 	t.Helper()
-	c, res, err := s.dialWS(query)
+	w, res, err := s.DialWS(query)
 	if err != nil {
-		if res == nil || res.StatusCode != http.StatusBadRequest {
-			t.Fatalf("?%s: dial error %v, response %v; want HTTP 400", query, err, res)
+		if res == nil || res.Status != http.StatusBadRequest {
+			t.Fatalf("?%s: dial error %v, response %+v; want HTTP 400", query, err, res)
 		}
 		return
 	}
-	defer c.Close()
-	w := &wsClient{t: t, c: c, eio4: true}
-	w.expectClosed(false)
+	defer w.Close()
+	w.ExpectClosed(false)
 }
 
 // ---------------------------------------------------------------------------
@@ -148,60 +149,60 @@ func expectWSRefused(t *testing.T, s *server, query string) {
 func TestEngineMessagePolling(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	p := s.openPolling("4")
-	p.connect()
-	p.post(`42["message","hello"]`)
-	p.expect(`42["message-back","hello"]`)
+	p := s.openPolling(4)
+	connectPolling(p)
+	p.Post(`42["message","hello"]`)
+	p.Expect(`42["message-back","hello"]`)
 }
 
 func TestEngineSeveralPacketsPolling(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	p := s.openPolling("4")
-	p.connect()
-	p.post(`42["message","test1"]`, `42["message","test2"]`, `42["message","test3"]`)
-	p.expect(`42["message-back","test1"]`, `42["message-back","test2"]`, `42["message-back","test3"]`)
+	p := s.openPolling(4)
+	connectPolling(p)
+	p.Post(`42["message","test1"]`, `42["message","test2"]`, `42["message","test3"]`)
+	p.Expect(`42["message-back","test1"]`, `42["message-back","test2"]`, `42["message-back","test3"]`)
 }
 
 func TestEngineBinaryPacketPolling(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	p := s.openPolling("4")
-	p.connect()
+	p := s.openPolling(4)
+	connectPolling(p)
 	// one text packet and one base64 ("b" prefix) binary attachment
-	p.post(`451-["message",{"_placeholder":true,"num":0}]`, "bAQIDBA==")
-	p.expect(`451-["message-back",{"_placeholder":true,"num":0}]`, "bAQIDBA==")
+	p.Post(`451-["message",{"_placeholder":true,"num":0}]`, "bAQIDBA==")
+	p.Expect(`451-["message-back",{"_placeholder":true,"num":0}]`, "bAQIDBA==")
 }
 
 func TestEngineInvalidPacketPolling(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	p := s.openPolling("4")
+	p := s.openPolling(4)
 	// The suite's status check sits in a try/catch that swallows its
 	// failure; Node's engine.io answers 200 "ok" and then closes the session.
-	r, err := s.request("POST", p.query(), "abc", reqOpts{})
-	if err == nil && !(r.status == http.StatusOK && r.body == "ok") && r.status != http.StatusBadRequest {
-		t.Fatalf("POST abc: HTTP %d %q, want 200 \"ok\" or 400", r.status, r.body)
+	r, err := s.Request("POST", p.Query(), "abc", siotest.Req{})
+	if err == nil && !(r.Status == http.StatusOK && r.Body == "ok") && r.Status != http.StatusBadRequest {
+		t.Fatalf("POST abc: HTTP %d %q, want 200 \"ok\" or 400", r.Status, r.Body)
 	}
-	expectError(t, p.get(), 400, 1, "Session ID unknown")
+	siotest.ExpectError(t, p.Get(), 400, 1, "Session ID unknown")
 }
 
 func TestEngineDuplicatePollClosesSession(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	p := s.openPolling("4")
+	p := s.openPolling(4)
 	type result struct {
-		r   response
+		r   siotest.Response
 		err error
 	}
 	first := make(chan result, 1)
 	wrote := make(chan struct{})
 	go func() {
-		r, err := s.request("GET", p.query(), "", reqOpts{wrote: wrote})
+		r, err := s.Request("GET", p.Query(), "", siotest.Req{Wrote: wrote})
 		first <- result{r, err}
 	}()
 	<-wrote
-	r2, err := s.request("GET", p.query()+"&t=burst", "", reqOpts{})
+	r2, err := s.Request("GET", p.Query()+"&t=burst", "", siotest.Req{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,32 +213,32 @@ func TestEngineDuplicatePollClosesSession(t *testing.T) {
 	// Whichever request the server saw first gets the close packet "1",
 	// the other an error (the suite accepts 400 or 500).
 	ok, bad := r1.r, r2
-	if ok.status != http.StatusOK {
+	if ok.Status != http.StatusOK {
 		ok, bad = bad, ok
 	}
-	if ok.status != http.StatusOK || ok.body != "1" {
-		t.Fatalf("held poll: HTTP %d %q, want 200 \"1\"", ok.status, ok.body)
+	if ok.Status != http.StatusOK || ok.Body != "1" {
+		t.Fatalf("held poll: HTTP %d %q, want 200 \"1\"", ok.Status, ok.Body)
 	}
-	if bad.status != http.StatusBadRequest && bad.status != http.StatusInternalServerError {
-		t.Fatalf("duplicate poll: HTTP %d %q, want 400 or 500", bad.status, bad.body)
+	if bad.Status != http.StatusBadRequest && bad.Status != http.StatusInternalServerError {
+		t.Fatalf("duplicate poll: HTTP %d %q, want 400 or 500", bad.Status, bad.Body)
 	}
-	expectError(t, p.get(), 400, 1, "Session ID unknown")
+	siotest.ExpectError(t, p.Get(), 400, 1, "Session ID unknown")
 }
 
 func TestEngineMessageWebSocket(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	w := s.connectWS()
-	w.send(`42["message","hello"]`)
-	w.expect(`42["message-back","hello"]`)
+	w.Send(`42["message","hello"]`)
+	w.Expect(`42["message-back","hello"]`)
 }
 
 func TestEngineInvalidPacketWebSocket(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	w, _ := s.openWS("4")
-	w.send("abc")
-	w.expectClosed(false)
+	w, _ := s.openWS(4)
+	w.Send("abc")
+	w.ExpectClosed(false)
 }
 
 // ---------------------------------------------------------------------------
@@ -263,25 +264,25 @@ func TestEngineHeartbeatPollingInstantPong(t *testing.T) {
 // (each pong restarts the 300ms ping interval, as in Node.js).
 func heartbeatPolling(t *testing.T, latency time.Duration) {
 	s := startServer(t)
-	p := s.openPolling("4")
-	p.connect()
+	p := s.openPolling(4)
+	connectPolling(p)
 	for i := 0; i < 3; i++ {
-		r := p.get()
-		if r.status != http.StatusOK || r.body != "2" {
-			t.Fatalf("poll %d: HTTP %d %q, want 200 \"2\"", i, r.status, r.body)
+		r := p.Get()
+		if r.Status != http.StatusOK || r.Body != "2" {
+			t.Fatalf("poll %d: HTTP %d %q, want 200 \"2\"", i, r.Status, r.Body)
 		}
 		time.Sleep(latency)
-		p.post("3")
+		p.Post("3")
 	}
-	p.post(`42["message","still open"]`)
-	p.expect(`42["message-back","still open"]`)
+	p.Post(`42["message","still open"]`)
+	p.Expect(`42["message-back","still open"]`)
 }
 
 func TestEnginePingTimeoutPolling(t *testing.T) {
 	// not parallel: timing-sensitive (see timing note)
 	s := startServer(t)
-	p := s.openPolling("4")
-	if d := p.expectGone(false); d < 400*time.Millisecond {
+	p := s.openPolling(4)
+	if d := expectGone(p, false); d < 400*time.Millisecond {
 		t.Fatalf("session closed after %v, before pingInterval+pingTimeout", d)
 	}
 }
@@ -300,25 +301,25 @@ func TestEngineHeartbeatWebSocketInstantPong(t *testing.T) {
 // The session joins "/" first, or the connect timeout would end it.
 func heartbeatWebSocket(t *testing.T, latency time.Duration) {
 	s := startServer(t)
-	w, _ := s.openWS("4")
+	w, _ := s.openWS(4)
 	start := time.Now()
-	w.send("40")
-	parseSid(t, w.readText(), "40")
-	if got := w.readText(); got != `42["auth",{}]` {
+	w.Send("40")
+	siotest.ParseSID(t, w.ReadText(), "40")
+	if got := w.ReadText(); got != `42["auth",{}]` {
 		t.Fatalf("got %q, want the auth event", got)
 	}
 	for i := 0; i < 3; i++ {
-		if got := w.readText(); got != "2" {
+		if got := w.ReadText(); got != "2" {
 			t.Fatalf("frame %d: %q, want ping \"2\"", i, got)
 		}
 		if d := time.Since(start); d < time.Duration(i+1)*250*time.Millisecond {
 			t.Fatalf("ping %d after %v, want one per pingInterval (300ms)", i, d)
 		}
 		time.Sleep(latency)
-		w.send("3")
+		w.Send("3")
 	}
-	w.send(`42["message","still open"]`)
-	if got := w.readText(); got != `42["message-back","still open"]` {
+	w.Send(`42["message","still open"]`)
+	if got := w.ReadText(); got != `42["message-back","still open"]` {
 		t.Fatalf("got %q, want the echo", got)
 	}
 }
@@ -328,7 +329,7 @@ func TestEnginePingTimeoutWebSocket(t *testing.T) {
 	s := startServer(t)
 	w := s.connectWS() // joined, so only the heartbeat can close it
 	start := time.Now()
-	w.expectClosed(false)
+	w.ExpectClosed(false)
 	if d := time.Since(start); d < 400*time.Millisecond {
 		t.Fatalf("closed after %v, before pingInterval+pingTimeout", d)
 	}
@@ -339,12 +340,12 @@ func TestEnginePingTimeoutWebSocket(t *testing.T) {
 
 func TestEngineClosePolling(t *testing.T) {
 	t.Parallel()
-	closePolling(t, startServer(t), "4", "6")
+	closePolling(t, startServer(t), 4, "6")
 }
 
 func TestEIO3ClosePolling(t *testing.T) {
 	t.Parallel()
-	closePolling(t, startLegacyServer(t), "3", "1:6")
+	closePolling(t, startLegacyServer(t), 3, "1:6")
 }
 
 // closePolling sends a close packet while a poll is held: the held poll
@@ -352,20 +353,20 @@ func TestEIO3ClosePolling(t *testing.T) {
 // requests at once; here the POST leaves once the GET is on the wire. The
 // server may still see the POST first: the session then answers that one
 // GET with the noop all the same, so the outcome is the same either way.
-func closePolling(t *testing.T, s *server, eio, want string) {
+func closePolling(t *testing.T, s *server, eio int, want string) {
 	t.Helper()
 	p := s.openPolling(eio)
-	if eio == "3" {
-		p.expect("40", `42["auth",{}]`) // v3: auto-joined to "/"
+	if eio == 3 {
+		p.Expect("40", `42["auth",{}]`) // v3: auto-joined to "/"
 	}
 	type result struct {
-		r   response
+		r   siotest.Response
 		err error
 	}
 	held := make(chan result, 1)
 	wrote := make(chan struct{})
 	go func() {
-		r, err := s.request("GET", p.query(), "", reqOpts{wrote: wrote, timeout: time.Second})
+		r, err := s.Request("GET", p.Query(), "", siotest.Req{Wrote: wrote, Timeout: time.Second})
 		held <- result{r, err}
 	}()
 	select {
@@ -373,85 +374,70 @@ func closePolling(t *testing.T, s *server, eio, want string) {
 	case res := <-held:
 		t.Fatalf("held poll: %v", res.err)
 	}
-	p.post("1")
+	p.Post("1")
 	res := <-held
 	if res.err != nil {
 		t.Fatalf("held poll: %v", res.err)
 	}
-	if res.r.status != http.StatusOK || res.r.body != want {
-		t.Fatalf("held poll: HTTP %d %q, want 200 %q", res.r.status, res.r.body, want)
+	if res.r.Status != http.StatusOK || res.r.Body != want {
+		t.Fatalf("held poll: HTTP %d %q, want 200 %q", res.r.Status, res.r.Body, want)
 	}
-	expectError(t, p.get(), 400, 1, "Session ID unknown")
+	siotest.ExpectError(t, p.Get(), 400, 1, "Session ID unknown")
 }
 
 func TestEngineCloseWebSocket(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	w, _ := s.openWS("4")
-	w.send("1")
-	w.expectClosed(false)
+	w, _ := s.openWS(4)
+	w.Send("1")
+	w.ExpectClosed(false)
 }
 
 // ---------------------------------------------------------------------------
 // Engine.IO: upgrade
 
-// upgrade opens a WebSocket for p's session and exchanges the probe
-// ("2probe" -> "3probe"); the caller completes the upgrade with "5".
-func upgrade(t *testing.T, p *poller) *wsClient {
-	t.Helper()
-	c, _, err := p.dialWS("EIO=4&transport=websocket&sid=" + url.QueryEscape(p.sid))
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	w := &wsClient{t: t, c: c, eio4: true}
-	w.send("2probe")
-	w.expect("3probe")
-	return w
-}
-
 func TestEngineUpgrade(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	p := s.openPolling("4")
-	p.connect()
-	w := upgrade(t, p)
+	p := s.openPolling(4)
+	connectPolling(p)
+	w := p.Probe()
 	// the pending or next poll is ended with a noop
-	r := p.get()
-	if r.status != http.StatusOK || r.body != "6" {
-		t.Fatalf("poll during upgrade: HTTP %d %q, want 200 \"6\"", r.status, r.body)
+	r := p.Get()
+	if r.Status != http.StatusOK || r.Body != "6" {
+		t.Fatalf("poll during upgrade: HTTP %d %q, want 200 \"6\"", r.Status, r.Body)
 	}
-	w.send("5")
-	w.send(`42["message","hello"]`)
-	w.expect(`42["message-back","hello"]`)
+	w.Send("5")
+	w.Send(`42["message","hello"]`)
+	w.Expect(`42["message-back","hello"]`)
 }
 
 func TestEngineUpgradeIgnoresPolling(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	p := s.openPolling("4")
-	p.connect()
-	w := upgrade(t, p)
-	w.send("5")
-	w.send(`42["message","sync"]`)
-	w.expect(`42["message-back","sync"]`)
-	expectError(t, p.get(), 400, 3, "Bad request")
-	w.send(`42["message","hello"]`)
-	w.expect(`42["message-back","hello"]`)
+	p := s.openPolling(4)
+	connectPolling(p)
+	w := p.Probe()
+	w.Send("5")
+	w.Send(`42["message","sync"]`)
+	w.Expect(`42["message-back","sync"]`)
+	siotest.ExpectError(t, p.Get(), 400, 3, "Bad request")
+	w.Send(`42["message","hello"]`)
+	w.Expect(`42["message-back","hello"]`)
 }
 
 func TestEngineUpgradeIgnoresSecondWebSocket(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	p := s.openPolling("4")
-	p.connect()
-	w := upgrade(t, p)
-	w.send("5")
-	w.send(`42["message","sync"]`)
-	w.expect(`42["message-back","sync"]`)
-	expectWSRefused(t, s, "EIO=4&transport=websocket&sid="+url.QueryEscape(p.sid))
-	w.send(`42["message","hello"]`)
-	w.expect(`42["message-back","hello"]`)
+	p := s.openPolling(4)
+	connectPolling(p)
+	w := p.Probe()
+	w.Send("5")
+	w.Send(`42["message","sync"]`)
+	w.Expect(`42["message-back","sync"]`)
+	expectWSRefused(t, s, "EIO=4&transport=websocket&sid="+url.QueryEscape(p.SID))
+	w.Send(`42["message","hello"]`)
+	w.Expect(`42["message-back","hello"]`)
 }
 
 // ---------------------------------------------------------------------------
@@ -460,15 +446,15 @@ func TestEngineUpgradeIgnoresSecondWebSocket(t *testing.T) {
 func TestEnginePayloadTooLargePolling(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	p := s.openPolling("4")
-	p.connect()
+	p := s.openPolling(4)
+	connectPolling(p)
 	big := `42["message","` + strings.Repeat("a", 1000000) + `"]`
-	r, err := s.request("POST", p.query(), big, reqOpts{})
+	r, err := s.Request("POST", p.Query(), big, siotest.Req{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.status != http.StatusRequestEntityTooLarge {
-		t.Fatalf("POST %d bytes: HTTP %d %q, want 413", len(big), r.status, r.body)
+	if r.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("POST %d bytes: HTTP %d %q, want 413", len(big), r.Status, r.Body)
 	}
 }
 
@@ -476,9 +462,15 @@ func TestEnginePayloadTooLargeWebSocket(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	w := s.connectWS()
-	w.send(`42["message","` + strings.Repeat("a", 1000000) + `"]`)
+	// The server stops reading at the frame header; the write may only
+	// end when the connection does, with an error.
+	wrote := make(chan error, 1)
+	go func() { wrote <- w.Write(false, []byte(`42["message","`+strings.Repeat("a", 1000000)+`"]`)) }()
 	// as Node's ws: close frame 1009 (message too big)
-	if err := w.expectClosed(true); !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+	err := w.ExpectClosed(true)
+	w.Close()
+	<-wrote // ended by the close at the latest
+	if siotest.CloseCode(err) != ws.StatusMessageTooBig {
 		t.Fatalf("closed with %v, want close code 1009", err)
 	}
 }
@@ -489,46 +481,46 @@ func TestEnginePayloadTooLargeWebSocket(t *testing.T) {
 func TestEIO3Polling(t *testing.T) {
 	t.Parallel()
 	s := startLegacyServer(t)
-	p := s.openPolling("3")
+	p := s.openPolling(3)
 	// v3 clients are connected to the main namespace without a CONNECT
-	p.expect("40", `42["auth",{}]`)
-	p.post("2") // v3: the client pings
-	p.expect("3")
-	p.post(`42["message",1,"2",{"3":[true]}]`)
-	p.expect(`42["message-back",1,"2",{"3":[true]}]`)
+	p.Expect("40", `42["auth",{}]`)
+	p.Post("2") // v3: the client pings
+	p.Expect("3")
+	p.Post(`42["message",1,"2",{"3":[true]}]`)
+	p.Expect(`42["message-back",1,"2",{"3":[true]}]`)
 }
 
 func TestEIO3WebSocket(t *testing.T) {
 	t.Parallel()
 	s := startLegacyServer(t)
-	w, _ := s.openWS("3")
-	w.expect("40", `42["auth",{}]`)
+	w, _ := s.openWS(3)
+	w.Expect("40", `42["auth",{}]`)
 	for i := 0; i < 3; i++ {
-		w.send("2")
-		w.expect("3")
+		w.Send("2")
+		w.Expect("3")
 	}
-	w.send(`42["message",1,"2",{"3":[true]}]`)
-	w.expect(`42["message-back",1,"2",{"3":[true]}]`)
-	w.send(`421["message-with-ack",1,"2",{"3":[true]}]`)
-	w.expect(`431[1,"2",{"3":[true]}]`)
+	w.Send(`42["message",1,"2",{"3":[true]}]`)
+	w.Expect(`42["message-back",1,"2",{"3":[true]}]`)
+	w.Send(`421["message-with-ack",1,"2",{"3":[true]}]`)
+	w.Expect(`431[1,"2",{"3":[true]}]`)
 	// v3 (Socket.IO protocol v4): the CONNECT answer carries no sid
-	w.send("40/custom,")
-	w.expect("40/custom,", `42/custom,["auth",{}]`)
+	w.Send("40/custom,")
+	w.Expect("40/custom,", `42/custom,["auth",{}]`)
 	// v3 binary frames carry the Engine.IO type byte (4 = message)
-	w.send(`452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	w.sendBinary([]byte{4, 1, 2, 3})
-	w.sendBinary([]byte{4, 4, 5, 6})
-	w.expect(`452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	w.expectBinary([]byte{4, 1, 2, 3})
-	w.expectBinary([]byte{4, 4, 5, 6})
+	w.Send(`452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.SendBinary([]byte{4, 1, 2, 3})
+	w.SendBinary([]byte{4, 4, 5, 6})
+	w.Expect(`452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.ExpectBinary([]byte{4, 1, 2, 3})
+	w.ExpectBinary([]byte{4, 4, 5, 6})
 }
 
 func TestEIO3PingTimeoutWebSocket(t *testing.T) {
 	// not parallel: timing-sensitive (see timing note)
 	s := startLegacyServer(t)
-	w, _ := s.openWS("3")
-	w.expect("40", `42["auth",{}]`)
-	w.expectClosed(false) // no client ping within pingInterval+pingTimeout
+	w, _ := s.openWS(3)
+	w.Expect("40", `42["auth",{}]`)
+	w.ExpectClosed(false) // no client ping within pingInterval+pingTimeout
 }
 
 // ---------------------------------------------------------------------------
@@ -537,42 +529,42 @@ func TestEIO3PingTimeoutWebSocket(t *testing.T) {
 func TestJSONPPolling(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	r := s.do("GET", "EIO=4&transport=polling&j=0", "", nil)
+	r := s.Do("GET", "EIO=4&transport=polling&j=0", "", nil)
 	open := jsonpPayload(t, r)
 	h := parseOpen(t, open, []string{"websocket"})
-	q := "EIO=4&transport=polling&j=0&sid=" + url.QueryEscape(h.Sid)
-	post := s.do("POST", q, "d="+url.QueryEscape("40"), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
-	if post.status != http.StatusOK || post.body != "ok" {
-		t.Fatalf("JSONP POST: HTTP %d %q", post.status, post.body)
+	q := "EIO=4&transport=polling&j=0&sid=" + url.QueryEscape(h.SID)
+	post := s.Do("POST", q, "d="+url.QueryEscape("40"), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if post.Status != http.StatusOK || post.Body != "ok" {
+		t.Fatalf("JSONP POST: HTTP %d %q", post.Status, post.Body)
 	}
-	packets := strings.Split(jsonpPayload(t, s.do("GET", q, "", nil)), sep)
+	packets := strings.Split(jsonpPayload(t, s.Do("GET", q, "", nil)), sep)
 	if len(packets) == 1 {
-		packets = append(packets, strings.Split(jsonpPayload(t, s.do("GET", q, "", nil)), sep)...)
+		packets = append(packets, strings.Split(jsonpPayload(t, s.Do("GET", q, "", nil)), sep)...)
 	}
 	if len(packets) != 2 || packets[1] != `42["auth",{}]` {
 		t.Fatalf("got %q, want CONNECT and auth", packets)
 	}
-	parseSid(t, packets[0], "40")
+	siotest.ParseSID(t, packets[0], "40")
 }
 
 // jsonpPayload checks a JSONP answer `___eio[0]("<payload>");` and returns
 // the payload.
-func jsonpPayload(t *testing.T, r response) string {
+func jsonpPayload(t *testing.T, r siotest.Response) string {
 	t.Helper()
-	if r.status != http.StatusOK {
-		t.Fatalf("JSONP: HTTP %d %q", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("JSONP: HTTP %d %q", r.Status, r.Body)
 	}
 	// A script, typed as one (Node's engine.io sends text/plain, which a
 	// browser refuses to run as a script under X-Content-Type-Options:
 	// nosniff).
-	if ct := r.header.Get("Content-Type"); ct != "text/javascript; charset=UTF-8" {
+	if ct := r.Header.Get("Content-Type"); ct != "text/javascript; charset=UTF-8" {
 		t.Errorf("Content-Type = %q, want text/javascript; charset=UTF-8", ct)
 	}
-	js, ok := strings.CutPrefix(r.body, "___eio[0](")
+	js, ok := strings.CutPrefix(r.Body, "___eio[0](")
 	js, ok2 := strings.CutSuffix(js, ");")
 	var payload string
 	if !ok || !ok2 || json.Unmarshal([]byte(js), &payload) != nil {
-		t.Fatalf("JSONP body %q, want ___eio[0](\"...\");", r.body)
+		t.Fatalf("JSONP body %q, want ___eio[0](\"...\");", r.Body)
 	}
 	return payload
 }
@@ -583,45 +575,45 @@ func jsonpPayload(t *testing.T, r response) string {
 func TestSocketIOConnectMain(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	w, _ := s.openWS("4")
-	w.send("40")
-	parseSid(t, w.recv(), "40")
-	w.expect(`42["auth",{}]`)
+	w, _ := s.openWS(4)
+	w.Send("40")
+	siotest.ParseSID(t, w.Recv(), "40")
+	w.Expect(`42["auth",{}]`)
 }
 
 func TestSocketIOConnectMainWithPayload(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	w, _ := s.openWS("4")
-	w.send(`40{"token":"123"}`)
-	parseSid(t, w.recv(), "40")
-	w.expect(`42["auth",{"token":"123"}]`)
+	w, _ := s.openWS(4)
+	w.Send(`40{"token":"123"}`)
+	siotest.ParseSID(t, w.Recv(), "40")
+	w.Expect(`42["auth",{"token":"123"}]`)
 }
 
 func TestSocketIOConnectCustom(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	w, _ := s.openWS("4")
-	w.send("40/custom,")
-	parseSid(t, w.recv(), "40/custom,")
-	w.expect(`42/custom,["auth",{}]`)
+	w, _ := s.openWS(4)
+	w.Send("40/custom,")
+	siotest.ParseSID(t, w.Recv(), "40/custom,")
+	w.Expect(`42/custom,["auth",{}]`)
 }
 
 func TestSocketIOConnectCustomWithPayload(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	w, _ := s.openWS("4")
-	w.send(`40/custom,{"token":"abc"}`)
-	parseSid(t, w.recv(), "40/custom,")
-	w.expect(`42/custom,["auth",{"token":"abc"}]`)
+	w, _ := s.openWS(4)
+	w.Send(`40/custom,{"token":"abc"}`)
+	siotest.ParseSID(t, w.Recv(), "40/custom,")
+	w.Expect(`42/custom,["auth",{"token":"abc"}]`)
 }
 
 func TestSocketIOConnectUnknownNamespace(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	w, _ := s.openWS("4")
-	w.send("40/random")
-	w.expect(`44/random,{"message":"Invalid namespace"}`)
+	w, _ := s.openWS(4)
+	w.Send("40/random")
+	w.Expect(`44/random,{"message":"Invalid namespace"}`)
 }
 
 func TestSocketIOConnectInvalidHandshake(t *testing.T) {
@@ -630,9 +622,9 @@ func TestSocketIOConnectInvalidHandshake(t *testing.T) {
 		t.Run(pk, func(t *testing.T) {
 			t.Parallel()
 			s := startServer(t)
-			w, _ := s.openWS("4")
-			w.send(pk)
-			w.expectClosed(true)
+			w, _ := s.openWS(4)
+			w.Send(pk)
+			w.ExpectClosed(true)
 		})
 	}
 }
@@ -642,9 +634,9 @@ func TestSocketIOConnectInvalidHandshake(t *testing.T) {
 func TestSocketIOConnectTimeout(t *testing.T) {
 	// not parallel: timing-sensitive (see timing note)
 	s := startServer(t)
-	w, _ := s.openWS("4")
+	w, _ := s.openWS(4)
 	start := time.Now()
-	w.expectClosed(true) // no CONNECT: the server must close the session
+	w.ExpectClosed(true) // no CONNECT: the server must close the session
 	if d := time.Since(start); d < 900*time.Millisecond {
 		t.Fatalf("closed after %v, before connectTimeout (1s)", d)
 	}
@@ -653,8 +645,8 @@ func TestSocketIOConnectTimeout(t *testing.T) {
 func TestSocketIOConnectTimeoutPolling(t *testing.T) {
 	// not parallel: timing-sensitive (see timing note)
 	s := startServer(t)
-	p := s.openPolling("4")
-	if d := p.expectGone(true); d < 900*time.Millisecond {
+	p := s.openPolling(4)
+	if d := expectGone(p, true); d < 900*time.Millisecond {
 		t.Fatalf("closed after %v, before connectTimeout (1s)", d)
 	}
 }
@@ -666,9 +658,9 @@ func TestSocketIODisconnectMain(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	w := s.connectWS()
-	w.send("41")
+	w.Send("41")
 	// the Engine.IO connection stays up: the next frame is a ping
-	if got := w.readText(); got != "2" {
+	if got := w.ReadText(); got != "2" {
 		t.Fatalf("got %q, want ping \"2\"", got)
 	}
 }
@@ -677,12 +669,12 @@ func TestSocketIODisconnectCustom(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	w := s.connectWS()
-	w.send("40/custom")
-	parseSid(t, w.recv(), "40/custom,")
-	w.expect(`42/custom,["auth",{}]`)
-	w.send("41/custom")
-	w.send(`42["message","message to main namespace",1,2]`)
-	w.expect(`42["message-back","message to main namespace",1,2]`)
+	w.Send("40/custom")
+	siotest.ParseSID(t, w.Recv(), "40/custom,")
+	w.Expect(`42/custom,["auth",{}]`)
+	w.Send("41/custom")
+	w.Send(`42["message","message to main namespace",1,2]`)
+	w.Expect(`42["message-back","message to main namespace",1,2]`)
 }
 
 // ---------------------------------------------------------------------------
@@ -692,53 +684,53 @@ func TestSocketIOEvent(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	w := s.connectWS()
-	w.send(`42["message",1,"2",{"3":[true]}]`)
-	w.expect(`42["message-back",1,"2",{"3":[true]}]`)
+	w.Send(`42["message",1,"2",{"3":[true]}]`)
+	w.Expect(`42["message-back",1,"2",{"3":[true]}]`)
 }
 
 func TestSocketIOEventCustomNamespace(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	w, _ := s.openWS("4")
-	w.send("40/custom,")
-	parseSid(t, w.recv(), "40/custom,")
-	w.expect(`42/custom,["auth",{}]`)
-	w.send(`42/custom,["message",1,"2",{"3":[true]}]`)
-	w.expect(`42/custom,["message-back",1,"2",{"3":[true]}]`)
+	w, _ := s.openWS(4)
+	w.Send("40/custom,")
+	siotest.ParseSID(t, w.Recv(), "40/custom,")
+	w.Expect(`42/custom,["auth",{}]`)
+	w.Send(`42/custom,["message",1,"2",{"3":[true]}]`)
+	w.Expect(`42/custom,["message-back",1,"2",{"3":[true]}]`)
 }
 
 func TestSocketIOBinaryEvent(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	w := s.connectWS()
-	w.send(`452-["message",1,{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	w.sendBinary([]byte{1, 2, 3})
-	w.sendBinary([]byte{4, 5, 6})
-	w.expect(`452-["message-back",1,{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	w.expectBinary([]byte{1, 2, 3})
-	w.expectBinary([]byte{4, 5, 6})
+	w.Send(`452-["message",1,{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.SendBinary([]byte{1, 2, 3})
+	w.SendBinary([]byte{4, 5, 6})
+	w.Expect(`452-["message-back",1,{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.ExpectBinary([]byte{1, 2, 3})
+	w.ExpectBinary([]byte{4, 5, 6})
 }
 
 func TestSocketIOAck(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	w := s.connectWS()
-	w.send(`42456["message-with-ack",1,"2",{"3":[false]}]`)
-	w.expect(`43456[1,"2",{"3":[false]}]`)
-	w.send(`421["message-with-ack",1,"2",{"3":[true]}]`)
-	w.expect(`431[1,"2",{"3":[true]}]`)
+	w.Send(`42456["message-with-ack",1,"2",{"3":[false]}]`)
+	w.Expect(`43456[1,"2",{"3":[false]}]`)
+	w.Send(`421["message-with-ack",1,"2",{"3":[true]}]`)
+	w.Expect(`431[1,"2",{"3":[true]}]`)
 }
 
 func TestSocketIOBinaryAck(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	w := s.connectWS()
-	w.send(`452-789["message-with-ack",1,{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	w.sendBinary([]byte{1, 2, 3})
-	w.sendBinary([]byte{4, 5, 6})
-	w.expect(`462-789[1,{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	w.expectBinary([]byte{1, 2, 3})
-	w.expectBinary([]byte{4, 5, 6})
+	w.Send(`452-789["message-with-ack",1,{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.SendBinary([]byte{1, 2, 3})
+	w.SendBinary([]byte{4, 5, 6})
+	w.Expect(`462-789[1,{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	w.ExpectBinary([]byte{1, 2, 3})
+	w.ExpectBinary([]byte{4, 5, 6})
 }
 
 func TestSocketIOInvalidPackets(t *testing.T) {
@@ -765,8 +757,8 @@ func TestSocketIOInvalidPackets(t *testing.T) {
 			t.Parallel()
 			s := startServer(t)
 			w := s.connectWS()
-			w.send(pk)
-			w.expectClosed(true)
+			w.Send(pk)
+			w.ExpectClosed(true)
 		})
 	}
 }
@@ -775,8 +767,8 @@ func TestSocketIOUnexpectedBinary(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	w := s.connectWS()
-	w.sendBinary([]byte{1, 2, 3}) // no BINARY_EVENT is awaiting attachments
-	w.expectClosed(true)
+	w.SendBinary([]byte{1, 2, 3}) // no BINARY_EVENT is awaiting attachments
+	w.ExpectClosed(true)
 }
 
 // ---------------------------------------------------------------------------
@@ -789,10 +781,10 @@ func TestSocketIOServerAck(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	w := s.connectWS()
-	w.send(`42["emit-with-ack",1,"2",{"3":[true]}]`)
-	id := ackID(t, w.recv(), "42", `["emit-with-ack",1,"2",{"3":[true]}]`)
-	w.send(`43` + id + `[1,"2",{"3":[true]}]`)
-	w.expect(`42["emit-with-ack",1,"2",{"3":[true]}]`)
+	w.Send(`42["emit-with-ack",1,"2",{"3":[true]}]`)
+	id := ackID(t, w.Recv(), "42", `["emit-with-ack",1,"2",{"3":[true]}]`)
+	w.Send(`43` + id + `[1,"2",{"3":[true]}]`)
+	w.Expect(`42["emit-with-ack",1,"2",{"3":[true]}]`)
 }
 
 func TestSocketIOServerBinaryAck(t *testing.T) {
@@ -800,18 +792,18 @@ func TestSocketIOServerBinaryAck(t *testing.T) {
 	s := startServer(t)
 	w := s.connectWS()
 	const data = `{"_placeholder":true,"num":0},{"_placeholder":true,"num":1},"test"`
-	w.send(`452-["emit-with-ack",1,` + data + `]`)
-	w.sendBinary([]byte{1, 2, 3})
-	w.sendBinary([]byte{4, 5, 6})
-	id := ackID(t, w.recv(), "452-", `["emit-with-ack",1,`+data+`]`)
-	w.expectBinary([]byte{1, 2, 3})
-	w.expectBinary([]byte{4, 5, 6})
-	w.send(`462-` + id + `[1,` + data + `]`)
-	w.sendBinary([]byte{1, 2, 3})
-	w.sendBinary([]byte{4, 5, 6})
-	w.expect(`452-["emit-with-ack",1,` + data + `]`)
-	w.expectBinary([]byte{1, 2, 3})
-	w.expectBinary([]byte{4, 5, 6})
+	w.Send(`452-["emit-with-ack",1,` + data + `]`)
+	w.SendBinary([]byte{1, 2, 3})
+	w.SendBinary([]byte{4, 5, 6})
+	id := ackID(t, w.Recv(), "452-", `["emit-with-ack",1,`+data+`]`)
+	w.ExpectBinary([]byte{1, 2, 3})
+	w.ExpectBinary([]byte{4, 5, 6})
+	w.Send(`462-` + id + `[1,` + data + `]`)
+	w.SendBinary([]byte{1, 2, 3})
+	w.SendBinary([]byte{4, 5, 6})
+	w.Expect(`452-["emit-with-ack",1,` + data + `]`)
+	w.ExpectBinary([]byte{1, 2, 3})
+	w.ExpectBinary([]byte{4, 5, 6})
 }
 
 // ackID checks packet == prefix + <decimal id> + payload and returns the id
@@ -833,16 +825,16 @@ func TestEngineCORS(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	origin := map[string]string{"Origin": "https://example.com"}
-	pre := s.do("OPTIONS", "EIO=4&transport=polling", "", map[string]string{
+	pre := s.Do("OPTIONS", "EIO=4&transport=polling", "", map[string]string{
 		"Origin":                        "https://example.com",
 		"Access-Control-Request-Method": "POST",
 	})
-	if pre.status != http.StatusNoContent || pre.header.Get("Access-Control-Allow-Origin") != "*" {
-		t.Fatalf("preflight: HTTP %d, Access-Control-Allow-Origin %q; want 204, *", pre.status, pre.header.Get("Access-Control-Allow-Origin"))
+	if pre.Status != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("preflight: HTTP %d, Access-Control-Allow-Origin %q; want 204, *", pre.Status, pre.Header.Get("Access-Control-Allow-Origin"))
 	}
-	r := s.do("GET", "EIO=4&transport=polling", "", origin)
-	if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Origin") != "*" {
-		t.Fatalf("handshake: HTTP %d, Access-Control-Allow-Origin %q; want 200, *", r.status, r.header.Get("Access-Control-Allow-Origin"))
+	r := s.Do("GET", "EIO=4&transport=polling", "", origin)
+	if r.Status != http.StatusOK || r.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("handshake: HTTP %d, Access-Control-Allow-Origin %q; want 200, *", r.Status, r.Header.Get("Access-Control-Allow-Origin"))
 	}
-	parseOpen(t, r.body, []string{"websocket"})
+	parseOpen(t, r.Body, []string{"websocket"})
 }

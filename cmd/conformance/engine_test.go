@@ -29,25 +29,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/gobwas/ws"
+
+	"github.com/socketio-go/chatserver/internal/siotest"
 )
 
 var textPlain = map[string]string{"Content-Type": "text/plain;charset=UTF-8"}
 
 // expectStatus asserts the status of an answer the suite only checks the
 // status of (the exact bodies are TestEngineEchoErrorBodies' business).
-func expectStatus(t *testing.T, what string, r response, status int) {
+func expectStatus(t *testing.T, what string, r siotest.Response, status int) {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("%s: HTTP %d %q, want %d", what, r.status, clip(r.body), status)
+	if r.Status != status {
+		t.Fatalf("%s: HTTP %d %q, want %d", what, r.Status, siotest.Clip(r.Body), status)
 	}
-}
-
-// postRaw posts body as is (the suite's fetch with method "post") and
-// returns the answer.
-func (p *poller) postRaw(body string) response {
-	p.t.Helper()
-	return p.do("POST", p.query(), body, textPlain)
 }
 
 // ===========================================================================
@@ -61,14 +56,14 @@ func (p *poller) postRaw(body string) response {
 func TestEngineEchoHandshakePolling(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	r := s.do("GET", "EIO=4&transport=polling", "", nil)
+	r := s.Do("GET", "EIO=4&transport=polling", "", nil)
 	expectStatus(t, "handshake", r, http.StatusOK)
-	if !strings.HasPrefix(r.body, "0") {
-		t.Fatalf("handshake body %q does not start with 0", r.body)
+	if !strings.HasPrefix(r.Body, "0") {
+		t.Fatalf("handshake body %q does not start with 0", r.Body)
 	}
 	// the five keys, a string sid, upgrades ["websocket"], 300, 200, 1e6
-	parseOpen(t, r.body, []string{"websocket"})
-	if ct := r.header.Get("Content-Type"); ct != "text/plain; charset=UTF-8" {
+	parseOpen(t, r.Body, []string{"websocket"})
+	if ct := r.Header.Get("Content-Type"); ct != "text/plain; charset=UTF-8" {
 		t.Errorf("Content-Type = %q, want text/plain; charset=UTF-8", ct)
 	}
 }
@@ -78,7 +73,7 @@ func TestEngineEchoHandshakePollingInvalidEIO(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
 	for _, q := range []string{"transport=polling", "EIO=abc&transport=polling"} {
-		expectStatus(t, "?"+q, s.do("GET", q, "", nil), http.StatusBadRequest)
+		expectStatus(t, "?"+q, s.Do("GET", q, "", nil), http.StatusBadRequest)
 	}
 }
 
@@ -87,7 +82,7 @@ func TestEngineEchoHandshakePollingInvalidTransport(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
 	for _, q := range []string{"EIO=4", "EIO=4&transport=abc"} {
-		expectStatus(t, "?"+q, s.do("GET", q, "", nil), http.StatusBadRequest)
+		expectStatus(t, "?"+q, s.Do("GET", q, "", nil), http.StatusBadRequest)
 	}
 }
 
@@ -96,7 +91,7 @@ func TestEngineEchoHandshakePollingInvalidMethod(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
 	for _, m := range []string{"POST", "PUT"} {
-		expectStatus(t, m, s.do(m, "EIO=4&transport=polling", "", nil), http.StatusBadRequest)
+		expectStatus(t, m, s.Do(m, "EIO=4&transport=polling", "", nil), http.StatusBadRequest)
 	}
 }
 
@@ -107,8 +102,8 @@ func TestEngineEchoHandshakePollingInvalidMethod(t *testing.T) {
 func TestEngineEchoHandshakeWebSocket(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	w, _ := s.openWS("4") // the open packet, with upgrades []
-	w.c.Close()
+	w, _ := s.openWS(4) // the open packet, with upgrades []
+	w.Close()
 }
 
 // it("fails with an invalid 'EIO' query parameter"): the suite only waits
@@ -117,7 +112,7 @@ func TestEngineEchoHandshakeWebSocketInvalidEIO(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
 	for _, q := range []string{"transport=websocket", "EIO=abc&transport=websocket"} {
-		expectStatus(t, "WebSocket ?"+q, s.dialRefused(q), http.StatusBadRequest)
+		expectStatus(t, "WebSocket ?"+q, s.Refused(q), http.StatusBadRequest)
 	}
 }
 
@@ -126,7 +121,7 @@ func TestEngineEchoHandshakeWebSocketInvalidTransport(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
 	for _, q := range []string{"EIO=4", "EIO=4&transport=abc"} {
-		expectStatus(t, "WebSocket ?"+q, s.dialRefused(q), http.StatusBadRequest)
+		expectStatus(t, "WebSocket ?"+q, s.Refused(q), http.StatusBadRequest)
 	}
 }
 
@@ -155,21 +150,21 @@ func TestEngineEchoMessagePollingBinary(t *testing.T) {
 func echoPolling(t *testing.T, payload string) {
 	t.Helper()
 	s := startEngineServer(t)
-	p := s.openPolling("4")
-	r := p.postRaw(payload)
-	if r.status != http.StatusOK || r.body != "ok" {
-		t.Fatalf("POST %q: HTTP %d %q, want 200 \"ok\"", payload, r.status, r.body)
+	p := s.openPolling(4)
+	r := p.PostRaw(payload)
+	if r.Status != http.StatusOK || r.Body != "ok" {
+		t.Fatalf("POST %q: HTTP %d %q, want 200 \"ok\"", payload, r.Status, r.Body)
 	}
-	p.expectPayload(payload)
+	p.ExpectPayload(payload)
 }
 
 // it("closes the session upon invalid packet format")
 func TestEngineEchoMessagePollingInvalidPacket(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	p := s.openPolling("4")
-	expectStatus(t, `POST "abc"`, p.postRaw("abc"), http.StatusBadRequest)
-	expectStatus(t, "poll after the invalid packet", p.get(), http.StatusBadRequest)
+	p := s.openPolling(4)
+	expectStatus(t, `POST "abc"`, p.PostRaw("abc"), http.StatusBadRequest)
+	expectStatus(t, "poll after the invalid packet", p.Get(), http.StatusBadRequest)
 }
 
 // it("closes the session upon duplicate poll requests"). The suite sends
@@ -179,25 +174,25 @@ func TestEngineEchoMessagePollingInvalidPacket(t *testing.T) {
 func TestEngineEchoMessagePollingDuplicatePoll(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	p := s.openPolling("4")
+	p := s.openPolling(4)
 	type result struct {
-		r   response
+		r   siotest.Response
 		err error
 	}
 	first := make(chan result, 1)
 	wrote := make(chan struct{})
 	go func() {
-		r, err := s.request("GET", p.query(), "", reqOpts{wrote: wrote})
+		r, err := s.Request("GET", p.Query(), "", siotest.Req{Wrote: wrote})
 		first <- result{r, err}
 	}()
 	select {
 	case <-wrote:
 	case res := <-first:
-		t.Fatalf("first poll: %v (HTTP %d %q)", res.err, res.r.status, res.r.body)
+		t.Fatalf("first poll: %v (HTTP %d %q)", res.err, res.r.Status, res.r.Body)
 	case <-time.After(waitTimeout):
 		t.Fatal("first poll not sent")
 	}
-	r2, err := s.request("GET", p.query()+"&t=burst", "", reqOpts{})
+	r2, err := s.Request("GET", p.Query()+"&t=burst", "", siotest.Req{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,17 +201,17 @@ func TestEngineEchoMessagePollingDuplicatePoll(t *testing.T) {
 		t.Fatal(r1.err)
 	}
 	held, dup := r1.r, r2
-	if held.status != http.StatusOK {
+	if held.Status != http.StatusOK {
 		held, dup = dup, held
 	}
-	if held.status != http.StatusOK || held.body != "1" {
-		t.Fatalf("held poll: HTTP %d %q, want 200 \"1\" (other: HTTP %d %q)", held.status, held.body, dup.status, dup.body)
+	if held.Status != http.StatusOK || held.Body != "1" {
+		t.Fatalf("held poll: HTTP %d %q, want 200 \"1\" (other: HTTP %d %q)", held.Status, held.Body, dup.Status, dup.Body)
 	}
 	// the suite accepts 400 and Node's 500
-	if dup.status != http.StatusBadRequest && dup.status != http.StatusInternalServerError {
-		t.Fatalf("duplicate poll: HTTP %d %q, want 400 or 500", dup.status, dup.body)
+	if dup.Status != http.StatusBadRequest && dup.Status != http.StatusInternalServerError {
+		t.Fatalf("duplicate poll: HTTP %d %q, want 400 or 500", dup.Status, dup.Body)
 	}
-	expectStatus(t, "poll after the duplicate", p.get(), http.StatusBadRequest)
+	expectStatus(t, "poll after the duplicate", p.Get(), http.StatusBadRequest)
 }
 
 // ---------------------------------------------------------------------------
@@ -226,27 +221,27 @@ func TestEngineEchoMessagePollingDuplicatePoll(t *testing.T) {
 func TestEngineEchoMessageWebSocketText(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	w, _ := s.openWS("4")
-	w.send("4hello")
-	w.expectText("4hello")
+	w, _ := s.openWS(4)
+	w.Send("4hello")
+	w.Expect("4hello")
 }
 
 // it("sends and receives a binary packet")
 func TestEngineEchoMessageWebSocketBinary(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	w, _ := s.openWS("4")
-	w.sendBinary([]byte{1, 2, 3, 4})
-	w.expectBinaryFrame([]byte{1, 2, 3, 4})
+	w, _ := s.openWS(4)
+	w.SendBinary([]byte{1, 2, 3, 4})
+	w.ExpectBinary([]byte{1, 2, 3, 4})
 }
 
 // it("closes the session upon invalid packet format")
 func TestEngineEchoMessageWebSocketInvalidPacket(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	w, _ := s.openWS("4")
-	w.send("abc")
-	w.expectClosed(false)
+	w, _ := s.openWS(4)
+	w.Send("abc")
+	w.ExpectClosed(false)
 }
 
 // ---------------------------------------------------------------------------
@@ -256,13 +251,13 @@ func TestEngineEchoMessageWebSocketInvalidPacket(t *testing.T) {
 func TestEngineEchoHeartbeatPolling(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	p := s.openPolling("4")
+	p := s.openPolling(4)
 	for i := 0; i < 3; i++ {
-		r := p.get() // held until the server pings
-		if r.status != http.StatusOK || r.body != "2" {
-			t.Fatalf("poll %d: HTTP %d %q, want 200 \"2\"", i, r.status, r.body)
+		r := p.Get() // held until the server pings
+		if r.Status != http.StatusOK || r.Body != "2" {
+			t.Fatalf("poll %d: HTTP %d %q, want 200 \"2\"", i, r.Status, r.Body)
 		}
-		expectStatus(t, "pong", p.postRaw("3"), http.StatusOK)
+		expectStatus(t, "pong", p.PostRaw("3"), http.StatusOK)
 	}
 }
 
@@ -270,14 +265,14 @@ func TestEngineEchoHeartbeatPolling(t *testing.T) {
 func TestEngineEchoHeartbeatPollingTimeout(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	p := s.openPolling("4")
+	p := s.openPolling(4)
 	// The suite's wait, and what is tested: pingInterval+pingTimeout pass
 	// without a pong.
 	time.Sleep(enginePingInterval + enginePingTimeout)
 	deadline := time.Now().Add(waitTimeout)
 	for {
-		r := p.get()
-		if r.status != http.StatusOK {
+		r := p.Get()
+		if r.Status != http.StatusOK {
 			expectStatus(t, "poll after the ping timeout", r, http.StatusBadRequest)
 			return
 		}
@@ -285,15 +280,15 @@ func TestEngineEchoHeartbeatPollingTimeout(t *testing.T) {
 		// (which a busy process makes later still) may not have passed yet:
 		// the ping may still be waiting ("2"), or this poll is the one the
 		// close ends ("1"). Nothing else may come, and not for long.
-		for _, pk := range strings.Split(r.body, sep) {
+		for _, pk := range strings.Split(r.Body, sep) {
 			if pk != "1" && pk != "2" {
-				t.Fatalf("poll after the ping timeout: %q", r.body)
+				t.Fatalf("poll after the ping Timeout: %q", r.Body)
 			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("session still open %v after the ping timeout", waitTimeout)
 		}
-		t.Logf("poll after pingInterval+pingTimeout got %q: the server's deadline had not quite passed", r.body)
+		t.Logf("poll after pingInterval+pingTimeout got %q: the server's deadline had not quite passed", r.Body)
 	}
 }
 
@@ -304,14 +299,14 @@ func TestEngineEchoHeartbeatPollingTimeout(t *testing.T) {
 func TestEngineEchoHeartbeatWebSocket(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	w, _ := s.openWS("4")
+	w, _ := s.openWS(4)
 	for i := 0; i < 3; i++ {
-		if got := w.readText(); got != "2" {
+		if got := w.ReadText(); got != "2" {
 			t.Fatalf("frame %d: %q, want ping \"2\"", i, got)
 		}
-		w.send("3")
+		w.Send("3")
 	}
-	w.c.Close()
+	w.Close()
 }
 
 // it("closes the session upon ping timeout")
@@ -319,8 +314,8 @@ func TestEngineEchoHeartbeatWebSocketTimeout(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
 	start := time.Now()
-	w, _ := s.openWS("4")
-	w.expectClosed(false) // pings are not answered
+	w, _ := s.openWS(4)
+	w.ExpectClosed(false) // pings are not answered
 	if d := time.Since(start); d < enginePingInterval+enginePingTimeout {
 		t.Fatalf("closed after %v, before pingInterval+pingTimeout", d)
 	}
@@ -335,17 +330,17 @@ func TestEngineEchoHeartbeatWebSocketTimeout(t *testing.T) {
 func TestEngineEchoClosePolling(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	p := s.openPolling("4")
+	p := s.openPolling(4)
 	type result struct {
-		r   response
+		r   siotest.Response
 		err error
 	}
 	poll := make(chan result, 1)
 	go func() {
-		r, err := s.request("GET", p.query(), "", reqOpts{})
+		r, err := s.Request("GET", p.Query(), "", siotest.Req{})
 		poll <- result{r, err}
 	}()
-	post, err := s.request("POST", p.query(), "1", reqOpts{hdr: textPlain})
+	post, err := s.Request("POST", p.Query(), "1", siotest.Req{Header: textPlain})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,22 +348,22 @@ func TestEngineEchoClosePolling(t *testing.T) {
 	if res.err != nil {
 		t.Fatal(res.err)
 	}
-	if res.r.status != http.StatusOK || res.r.body != "6" {
-		t.Fatalf("poll: HTTP %d %q, want 200 \"6\"", res.r.status, res.r.body)
+	if res.r.Status != http.StatusOK || res.r.Body != "6" {
+		t.Fatalf("poll: HTTP %d %q, want 200 \"6\"", res.r.Status, res.r.Body)
 	}
-	if post.status != http.StatusOK || post.body != "ok" {
-		t.Errorf("POST \"1\": HTTP %d %q, want 200 \"ok\"", post.status, post.body)
+	if post.Status != http.StatusOK || post.Body != "ok" {
+		t.Errorf("POST \"1\": HTTP %d %q, want 200 \"ok\"", post.Status, post.Body)
 	}
-	expectStatus(t, "poll after the close", p.get(), http.StatusBadRequest)
+	expectStatus(t, "poll after the close", p.Get(), http.StatusBadRequest)
 }
 
 // it("forcefully closes the session") over WebSocket
 func TestEngineEchoCloseWebSocket(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	w, _ := s.openWS("4")
-	w.send("1")
-	w.expectClosed(false)
+	w, _ := s.openWS(4)
+	w.Send("1")
+	w.ExpectClosed(false)
 }
 
 // ---------------------------------------------------------------------------
@@ -378,12 +373,12 @@ func TestEngineEchoCloseWebSocket(t *testing.T) {
 func TestEngineEchoUpgrade(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	p := s.openPolling("4")
-	w := p.probe() // "2probe" -> "3probe"
-	p.expectPayload("6")
-	w.send("5")
-	w.send("4hello")
-	w.expectText("4hello")
+	p := s.openPolling(4)
+	w := p.Probe() // "2probe" -> "3probe"
+	p.ExpectPayload("6")
+	w.Send("5")
+	w.Send("4hello")
+	w.Expect("4hello")
 }
 
 // it("ignores HTTP requests with same sid after upgrade"). The suite polls
@@ -392,34 +387,34 @@ func TestEngineEchoUpgrade(t *testing.T) {
 func TestEngineEchoUpgradeIgnoresPolling(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	p := s.openPolling("4")
-	w := p.dialSession("EIO=4&transport=websocket&sid="+url.QueryEscape(p.sid), true)
-	w.send("2probe")
-	w.send("5")
-	w.expectText("3probe")
-	w.send("4sync")
-	w.expectText("4sync")
-	expectStatus(t, "poll after the upgrade", p.get(), http.StatusBadRequest)
-	w.send("4hello")
-	w.expectText("4hello")
+	p := s.openPolling(4)
+	w := p.Dial("EIO=4&transport=websocket&sid=" + url.QueryEscape(p.SID))
+	w.Send("2probe")
+	w.Send("5")
+	w.Expect("3probe")
+	w.Send("4sync")
+	w.Expect("4sync")
+	expectStatus(t, "poll after the upgrade", p.Get(), http.StatusBadRequest)
+	w.Send("4hello")
+	w.Expect("4hello")
 }
 
 // it("ignores WebSocket connection with same sid after upgrade")
 func TestEngineEchoUpgradeIgnoresWebSocket(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	p := s.openPolling("4")
-	w := p.dialSession("EIO=4&transport=websocket&sid="+url.QueryEscape(p.sid), true)
-	w.send("2probe")
-	w.send("5")
-	w.expectText("3probe")
-	w.send("4sync") // as above: the upgrade is complete once this echoes
-	w.expectText("4sync")
+	p := s.openPolling(4)
+	w := p.Dial("EIO=4&transport=websocket&sid=" + url.QueryEscape(p.SID))
+	w.Send("2probe")
+	w.Send("5")
+	w.Expect("3probe")
+	w.Send("4sync") // as above: the upgrade is complete once this echoes
+	w.Expect("4sync")
 	// refused with HTTP 400, or closed before any packet: both fire the
 	// suite's "close"
-	expectWSRefused(t, s, "EIO=4&transport=websocket&sid="+url.QueryEscape(p.sid))
-	w.send("4hello")
-	w.expectText("4hello")
+	expectWSRefused(t, s, "EIO=4&transport=websocket&sid="+url.QueryEscape(p.SID))
+	w.Send("4hello")
+	w.Expect("4hello")
 }
 
 // ===========================================================================
@@ -458,16 +453,16 @@ func TestEngineEchoErrorBodies(t *testing.T) {
 			q := c.query
 			switch c.session {
 			case "polling":
-				q += "&sid=" + url.QueryEscape(s.openPolling("4").sid)
+				q += "&sid=" + url.QueryEscape(s.openPolling(4).SID)
 			case "websocket":
-				w, h := s.openWS("4")
+				w, h := s.openWS(4)
 				// The server writes the open packet before it registers
 				// the session; an echo proves it is registered.
-				w.send("4sync")
-				w.expectText("4sync")
-				q += "&sid=" + url.QueryEscape(h.Sid)
+				w.Send("4sync")
+				w.Expect("4sync")
+				q += "&sid=" + url.QueryEscape(h.SID)
 			}
-			expectError(t, s.do(c.method, q, c.body, nil), 400, c.code, c.message)
+			siotest.ExpectError(t, s.Do(c.method, q, c.body, nil), 400, c.code, c.message)
 		})
 	}
 }
@@ -479,45 +474,45 @@ func TestEngineEchoCORS(t *testing.T) {
 	s := startEngineServer(t)
 	const origin = "https://example.com"
 	hdr := map[string]string{"Origin": origin, "Content-Type": "text/plain;charset=UTF-8"}
-	expectACAO := func(what string, r response, status int) {
+	expectACAO := func(what string, r siotest.Response, status int) {
 		t.Helper()
 		expectStatus(t, what, r, status)
-		if got := r.header.Get("Access-Control-Allow-Origin"); got != "*" {
+		if got := r.Header.Get("Access-Control-Allow-Origin"); got != "*" {
 			t.Errorf("%s: Access-Control-Allow-Origin %q, want *", what, got)
 		}
 	}
 
-	r := s.do("GET", "EIO=4&transport=polling", "", hdr)
+	r := s.Do("GET", "EIO=4&transport=polling", "", hdr)
 	expectACAO("handshake", r, http.StatusOK)
-	h := parseOpen(t, r.body, []string{"websocket"})
-	q := "EIO=4&transport=polling&sid=" + url.QueryEscape(h.Sid)
+	h := parseOpen(t, r.Body, []string{"websocket"})
+	q := "EIO=4&transport=polling&sid=" + url.QueryEscape(h.SID)
 
-	pre := s.do("OPTIONS", q, "", map[string]string{
+	pre := s.Do("OPTIONS", q, "", map[string]string{
 		"Origin":                         origin,
 		"Access-Control-Request-Method":  "POST",
 		"Access-Control-Request-Headers": "content-type",
 	})
 	expectACAO("preflight", pre, http.StatusNoContent)
-	methods := strings.Split(strings.ReplaceAll(pre.header.Get("Access-Control-Allow-Methods"), " ", ""), ",")
+	methods := strings.Split(strings.ReplaceAll(pre.Header.Get("Access-Control-Allow-Methods"), " ", ""), ",")
 	if !slices.Contains(methods, "GET") || !slices.Contains(methods, "POST") {
-		t.Errorf("preflight: Access-Control-Allow-Methods %q, want GET and POST", pre.header.Get("Access-Control-Allow-Methods"))
+		t.Errorf("preflight: Access-Control-Allow-Methods %q, want GET and POST", pre.Header.Get("Access-Control-Allow-Methods"))
 	}
-	if got := pre.header.Get("Access-Control-Allow-Headers"); !strings.EqualFold(got, "content-type") {
+	if got := pre.Header.Get("Access-Control-Allow-Headers"); !strings.EqualFold(got, "content-type") {
 		t.Errorf("preflight: Access-Control-Allow-Headers %q, want the requested content-type", got)
 	}
-	if pre.body != "" {
-		t.Errorf("preflight: body %q, want none", pre.body)
+	if pre.Body != "" {
+		t.Errorf("preflight: body %q, want none", pre.Body)
 	}
 
-	post := s.do("POST", q, "4hello", hdr)
+	post := s.Do("POST", q, "4hello", hdr)
 	expectACAO("POST", post, http.StatusOK)
-	poll := s.do("GET", q, "", hdr)
+	poll := s.Do("GET", q, "", hdr)
 	expectACAO("poll", poll, http.StatusOK)
-	if poll.body != "4hello" && !strings.HasSuffix(poll.body, sep+"4hello") {
-		t.Errorf("poll: %q, want the echo", poll.body)
+	if poll.Body != "4hello" && !strings.HasSuffix(poll.Body, sep+"4hello") {
+		t.Errorf("poll: %q, want the echo", poll.Body)
 	}
 	// errors too, or a browser cannot read them
-	expectACAO("unknown sid", s.do("GET", "EIO=4&transport=polling&sid=UnknownSessionId0000", "", hdr), http.StatusBadRequest)
+	expectACAO("unknown sid", s.Do("GET", "EIO=4&transport=polling&sid=UnknownSessionId0000", "", hdr), http.StatusBadRequest)
 }
 
 // A polling body over maxPayload gets 413 and closes the session, whether
@@ -541,11 +536,11 @@ func TestEngineEchoPayloadTooLargePolling(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			s := startEngineServer(t)
-			p := s.openPolling("4")
+			p := s.openPolling(4)
 			host, path := s.hostPath()
-			head := "POST " + path + "?" + p.query() + " HTTP/1.1\r\nHost: " + host +
+			head := "POST " + path + "?" + p.Query() + " HTTP/1.1\r\nHost: " + host +
 				"\r\nContent-Type: text/plain;charset=UTF-8\r\n"
-			var r response
+			var r siotest.Response
 			if c.chunked {
 				r = s.rawExchange(head+"Transfer-Encoding: chunked\r\n", chunked(c.body, 32<<10))
 			} else {
@@ -553,13 +548,13 @@ func TestEngineEchoPayloadTooLargePolling(t *testing.T) {
 			}
 			expectStatus(t, "POST of "+strconv.Itoa(len(c.body))+" bytes", r, c.status)
 			if c.status == http.StatusOK {
-				if r.body != "ok" {
-					t.Fatalf("POST: %q, want \"ok\"", r.body)
+				if r.Body != "ok" {
+					t.Fatalf("POST: %q, want \"ok\"", r.Body)
 				}
-				p.expectPayload(c.body)
+				p.ExpectPayload(c.body)
 				return
 			}
-			p.expectGoneNow()
+			p.ExpectGone()
 		})
 	}
 }
@@ -572,22 +567,22 @@ func TestEngineEchoPayloadTooLargeWebSocket(t *testing.T) {
 	t.Run("at the limit", func(t *testing.T) {
 		t.Parallel()
 		s := startEngineServer(t)
-		w, _ := s.openWS("4")
-		w.send(atLimit)
-		w.expectText(atLimit)
+		w, _ := s.openWS(4)
+		w.Send(atLimit)
+		w.Expect(atLimit)
 	})
 	t.Run("over", func(t *testing.T) {
 		t.Parallel()
 		s := startEngineServer(t)
-		w, _ := s.openWS("4")
+		w, _ := s.openWS(4)
 		// The server stops reading at the frame header; the write may only
 		// end when the connection does.
 		wrote := make(chan error, 1)
-		go func() { wrote <- w.c.WriteMessage(websocket.TextMessage, []byte(atLimit+"a")) }()
-		err := w.expectClosed(false)
-		w.c.Close()
+		go func() { wrote <- w.Write(false, []byte(atLimit+"a")) }()
+		err := w.ExpectClosed(false)
+		w.Close()
 		<-wrote // ended by the close at the latest
-		if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+		if siotest.CloseCode(err) != ws.StatusMessageTooBig {
 			t.Fatalf("closed with %v, want close code 1009", err)
 		}
 	})
@@ -598,9 +593,9 @@ func TestEngineEchoPayloadTooLargeWebSocket(t *testing.T) {
 func TestEngineEchoInvalidUTF8WebSocket(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	w, _ := s.openWS("4")
-	w.send("4\xff\xfe") // gorilla does not check what it sends
-	if err := w.expectClosed(false); !websocket.IsCloseError(err, websocket.CloseInvalidFramePayloadData) {
+	w, _ := s.openWS(4)
+	w.Send("4\xff\xfe") // the client does not check what it sends
+	if err := w.ExpectClosed(false); siotest.CloseCode(err) != ws.StatusInvalidFramePayloadData {
 		t.Fatalf("closed with %v, want close code 1007", err)
 	}
 }
@@ -612,40 +607,40 @@ func TestEngineEchoInvalidUTF8WebSocket(t *testing.T) {
 func TestEngineEchoInstantPongPolling(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	p := s.openPolling("4")
+	p := s.openPolling(4)
 	var pongAt time.Time
 	for i := 0; i < 5; i++ {
-		r := p.get() // held until the server pings
-		if r.status != http.StatusOK || r.body != "2" {
-			t.Fatalf("poll %d: HTTP %d %q, want 200 \"2\"", i, r.status, r.body)
+		r := p.Get() // held until the server pings
+		if r.Status != http.StatusOK || r.Body != "2" {
+			t.Fatalf("poll %d: HTTP %d %q, want 200 \"2\"", i, r.Status, r.Body)
 		}
 		if d := time.Since(pongAt); i > 0 && d < enginePingInterval {
 			t.Fatalf("ping %d came %v after the pong, before pingInterval", i, d)
 		}
 		pongAt = time.Now()
-		p.pong() // at once
+		p.Pong() // at once
 	}
-	p.post("4alive")
-	p.expectPayload("4alive")
+	p.Post("4alive")
+	p.ExpectPayload("4alive")
 }
 
 func TestEngineEchoInstantPongWebSocket(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	w, _ := s.openWS("4")
+	w, _ := s.openWS(4)
 	var pongAt time.Time
 	for i := 0; i < 5; i++ {
-		if got := w.readText(); got != "2" {
+		if got := w.ReadText(); got != "2" {
 			t.Fatalf("frame %d: %q, want ping \"2\"", i, got)
 		}
 		if d := time.Since(pongAt); i > 0 && d < enginePingInterval {
 			t.Fatalf("ping %d came %v after the pong, before pingInterval", i, d)
 		}
 		pongAt = time.Now()
-		w.send("3") // at once
+		w.Send("3") // at once
 	}
-	w.send("4alive")
-	w.expectText("4alive")
+	w.Send("4alive")
+	w.Expect("4alive")
 }
 
 // heartbeat.go: a pong the server did not ask for is ignored; it must not
@@ -658,22 +653,22 @@ func TestEngineEchoUnsolicitedPong(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
 	start := time.Now()
-	w, _ := s.openWS("4")
+	w, _ := s.openWS(4)
 	var last time.Time
 	for _, at := range []time.Duration{50, 100, 150} {
 		// The passage of time is what is tested: pongs at 50, 100 and
 		// 150 ms, well before the first ping is due (300 ms).
 		time.Sleep(time.Until(start.Add(at * time.Millisecond)))
 		last = time.Now()
-		w.send("3")
+		w.Send("3")
 	}
-	if got := w.readText(); got != "2" {
+	if got := w.ReadText(); got != "2" {
 		t.Fatalf("got %q, want the first ping", got)
 	}
 	if d := time.Since(last); d >= enginePingInterval {
 		t.Fatalf("first ping %v after the last unsolicited pong: the pong postponed it", d)
 	}
-	w.expectClosed(false) // the ping is not answered
+	w.ExpectClosed(false) // the ping is not answered
 	if d := time.Since(start); d < enginePingInterval+enginePingTimeout {
 		t.Fatalf("closed %v after the handshake, before pingInterval+pingTimeout", d)
 	}
@@ -689,15 +684,15 @@ func TestEngineEchoAbandonedPoll(t *testing.T) {
 	t.Parallel()
 	for attempt := 1; ; attempt++ {
 		hook := newRequestHook(newEngineHandler(), "abandon")
-		s := serveAt(t, hook, "/engine.io/")
+		s := serveAt(t, hook, "/engine.io/", siotest.Options{})
 		opened := time.Now()
-		p := s.openPolling("4")
+		p := s.openPolling(4)
 		host, path := s.hostPath()
 		conn, err := (&net.Dialer{Timeout: waitTimeout}).Dial("tcp", host)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = conn.Write([]byte("GET " + path + "?" + p.query() + "&t=abandon HTTP/1.1\r\nHost: " + host + "\r\n\r\n"))
+		_, err = conn.Write([]byte("GET " + path + "?" + p.Query() + "&t=abandon HTTP/1.1\r\nHost: " + host + "\r\n\r\n"))
 		if err != nil {
 			conn.Close()
 			t.Fatal(err)
@@ -706,15 +701,15 @@ func TestEngineEchoAbandonedPoll(t *testing.T) {
 		reached := time.Since(opened)
 		conn.Close()
 		waitClosed(t, hook.done, "the server ending the abandoned poll")
-		r := p.get()
-		if r.status == http.StatusOK && reached >= enginePingInterval-50*time.Millisecond && attempt < 3 {
+		r := p.Get()
+		if r.Status == http.StatusOK && reached >= enginePingInterval-50*time.Millisecond && attempt < 3 {
 			// The poll reached the server so late that a ping may have been
 			// due: the poll then carried it instead of waiting, and this is
 			// not the case under test.
-			t.Logf("attempt %d: the poll reached the server %v after the handshake (%q); retrying", attempt, reached, r.body)
+			t.Logf("attempt %d: the poll reached the server %v after the handshake (%q); retrying", attempt, reached, r.Body)
 			continue
 		}
-		expectError(t, r, 400, 1, "Session ID unknown")
+		siotest.ExpectError(t, r, 400, 1, "Session ID unknown")
 		return
 	}
 }
@@ -725,9 +720,9 @@ func TestEngineEchoAbandonedPoll(t *testing.T) {
 func TestEngineEchoJSONP(t *testing.T) {
 	t.Parallel()
 	s := startEngineServer(t)
-	r := s.do("GET", "EIO=4&transport=polling&j=0", "", nil)
+	r := s.Do("GET", "EIO=4&transport=polling&j=0", "", nil)
 	h := parseOpen(t, jsonpScript(t, r, "0"), []string{"websocket"})
-	q := "EIO=4&transport=polling&j=0&sid=" + url.QueryEscape(h.Sid)
+	q := "EIO=4&transport=polling&j=0&sid=" + url.QueryEscape(h.SID)
 
 	// a real newline and a backslash followed by n, then a second packet
 	payload := "4line one\nline two \\n stays" + sep + "4plain"
@@ -736,14 +731,14 @@ func TestEngineEchoJSONP(t *testing.T) {
 	if want := `4line one\nline two \\n stays` + sep + "4plain"; escaped != want {
 		t.Fatalf("test bug: escaped %q, want %q", escaped, want)
 	}
-	post := s.do("POST", q, "d="+url.QueryEscape(escaped), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
-	if post.status != http.StatusOK || post.body != "ok" {
-		t.Fatalf("JSONP POST: HTTP %d %q, want 200 \"ok\"", post.status, post.body)
+	post := s.Do("POST", q, "d="+url.QueryEscape(escaped), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if post.Status != http.StatusOK || post.Body != "ok" {
+		t.Fatalf("JSONP POST: HTTP %d %q, want 200 \"ok\"", post.Status, post.Body)
 	}
 	for deadline := time.Now().Add(waitTimeout); ; {
-		got := jsonpScript(t, s.do("GET", q, "", nil), "0")
+		got := jsonpScript(t, s.Do("GET", q, "", nil), "0")
 		if got == "2" && time.Now().Before(deadline) { // a ping interval went by
-			expectStatus(t, "JSONP pong", s.do("POST", q, "d=3", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}), http.StatusOK)
+			expectStatus(t, "JSONP pong", s.Do("POST", q, "d=3", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}), http.StatusOK)
 			continue
 		}
 		if got != payload {
@@ -753,23 +748,23 @@ func TestEngineEchoJSONP(t *testing.T) {
 	}
 
 	// j keeps only its digits: nothing else reaches the script
-	r = s.do("GET", "EIO=4&transport=polling&j="+url.QueryEscape(`3");alert(1);//`), "", nil)
+	r = s.Do("GET", "EIO=4&transport=polling&j="+url.QueryEscape(`3");alert(1);//`), "", nil)
 	parseOpen(t, jsonpScript(t, r, "31"), []string{"websocket"})
 }
 
 // jsonpScript checks a JSONP answer, exactly ___eio[<index>]("<payload>");
 // as text/javascript, and returns the payload.
-func jsonpScript(t *testing.T, r response, index string) string {
+func jsonpScript(t *testing.T, r siotest.Response, index string) string {
 	t.Helper()
 	expectStatus(t, "JSONP poll", r, http.StatusOK)
-	if mt, _, err := mime.ParseMediaType(r.header.Get("Content-Type")); err != nil || mt != "text/javascript" {
-		t.Errorf("JSONP Content-Type %q, want text/javascript", r.header.Get("Content-Type"))
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "text/javascript" {
+		t.Errorf("JSONP Content-Type %q, want text/javascript", r.Header.Get("Content-Type"))
 	}
-	lit, ok := strings.CutPrefix(r.body, "___eio["+index+"](")
+	lit, ok := strings.CutPrefix(r.Body, "___eio["+index+"](")
 	lit, ok2 := strings.CutSuffix(lit, ");")
 	var payload string
 	if !ok || !ok2 || json.Unmarshal([]byte(lit), &payload) != nil {
-		t.Fatalf("JSONP body %q, want ___eio[%s](\"...\");", r.body, index)
+		t.Fatalf("JSONP body %q, want ___eio[%s](\"...\");", r.Body, index)
 	}
 	return payload
 }
@@ -784,14 +779,14 @@ func TestEngineEchoV3HandshakePolling(t *testing.T) {
 	t.Parallel()
 	s := startEngineServerV3(t)
 	for _, q := range []string{"EIO=3&transport=polling", "transport=polling"} {
-		r := s.do("GET", q, "", nil)
+		r := s.Do("GET", q, "", nil)
 		expectStatus(t, "?"+q, r, http.StatusOK)
-		packets := decodeV3Units(t, r.body) // checks the length prefix
+		packets := siotest.SplitPayload(t, 3, r.Body) // checks the length prefix
 		if len(packets) != 1 {
-			t.Fatalf("?%s: body %q, want <length>:<open packet>", q, r.body)
+			t.Fatalf("?%s: body %q, want <length>:<open packet>", q, r.Body)
 		}
 		parseOpen(t, packets[0], []string{"websocket"})
-		if ct := r.header.Get("Content-Type"); ct != "text/plain; charset=UTF-8" {
+		if ct := r.Header.Get("Content-Type"); ct != "text/plain; charset=UTF-8" {
 			t.Errorf("?%s: Content-Type = %q, want text/plain; charset=UTF-8", q, ct)
 		}
 	}
@@ -803,31 +798,31 @@ func TestEngineEchoV3HandshakePolling(t *testing.T) {
 func TestEngineEchoV3TextUTF16(t *testing.T) {
 	t.Parallel()
 	s := startEngineServerV3(t)
-	p := s.openPolling("3")
-	payload := encodeV3Units("4héllo 😀", "4é😀")
+	p := s.openPolling(3)
+	payload := siotest.EncodePayload(3, "4héllo 😀", "4é😀")
 	if want := "9:4héllo 😀4:4é😀"; payload != want {
 		t.Fatalf("test bug: %q, want %q", payload, want)
 	}
-	r := p.postRaw(payload)
-	if r.status != http.StatusOK || r.body != "ok" {
-		t.Fatalf("POST %q: HTTP %d %q, want 200 \"ok\"", payload, r.status, r.body)
+	r := p.PostRaw(payload)
+	if r.Status != http.StatusOK || r.Body != "ok" {
+		t.Fatalf("POST %q: HTTP %d %q, want 200 \"ok\"", payload, r.Status, r.Body)
 	}
-	p.expectPayload(payload)
+	p.ExpectPayload(payload)
 
-	p2 := s.openPolling("3")
+	p2 := s.openPolling(3)
 	bytesLength := strconv.Itoa(len("4é")) + ":4é" // 3 bytes, 2 units
-	expectStatus(t, "POST "+strconv.Quote(bytesLength), p2.postRaw(bytesLength), http.StatusBadRequest)
-	p2.expectGoneNow()
+	expectStatus(t, "POST "+strconv.Quote(bytesLength), p2.PostRaw(bytesLength), http.StatusBadRequest)
+	p2.ExpectGone()
 }
 
 // In v3 the client pings and the server answers.
 func TestEngineEchoV3Ping(t *testing.T) {
 	t.Parallel()
 	s := startEngineServerV3(t)
-	p := s.openPolling("3")
+	p := s.openPolling(3)
 	for i := 0; i < 3; i++ {
-		p.post("2")
-		p.expectPayload("1:3")
+		p.Post("2")
+		p.ExpectPayload("1:3")
 	}
 }
 
@@ -836,15 +831,15 @@ func TestEngineEchoV3Ping(t *testing.T) {
 func TestEngineEchoV3Upgrade(t *testing.T) {
 	t.Parallel()
 	s := startEngineServerV3(t)
-	p := s.openPolling("3")
-	w := p.probe()
-	p.expectPayload("1:6")
-	w.send("5")
-	w.send("4hello")
-	w.expectText("4hello")
-	w.send("2")
-	w.expectText("3")
-	expectError(t, p.get(), 400, 3, "Bad request")
+	p := s.openPolling(3)
+	w := p.Probe()
+	p.ExpectPayload("1:6")
+	w.Send("5")
+	w.Send("4hello")
+	w.Expect("4hello")
+	w.Send("2")
+	w.Expect("3")
+	siotest.ExpectError(t, p.Get(), 400, 3, "Bad request")
 }
 
 // A v3 client that cannot read binary bodies (b64=1) gets binary packets
@@ -852,14 +847,14 @@ func TestEngineEchoV3Upgrade(t *testing.T) {
 func TestEngineEchoV3BinaryPollingBase64(t *testing.T) {
 	t.Parallel()
 	s := startEngineServerV3(t)
-	p := s.openPollingWith("3", "&b64=1")
-	payload := encodeV3Units("4hi", "b4AQIDBA==")
-	p.post("4hi", "b4AQIDBA==")
-	r := p.get()
-	if r.status != http.StatusOK || r.body != payload {
-		t.Fatalf("poll: HTTP %d %q, want 200 %q", r.status, r.body, payload)
+	p := s.openPollingWith(3, "&b64=1")
+	payload := siotest.EncodePayload(3, "4hi", "b4AQIDBA==")
+	p.Post("4hi", "b4AQIDBA==")
+	r := p.Get()
+	if r.Status != http.StatusOK || r.Body != payload {
+		t.Fatalf("poll: HTTP %d %q, want 200 %q", r.Status, r.Body, payload)
 	}
-	if ct := r.header.Get("Content-Type"); ct != "text/plain; charset=UTF-8" {
+	if ct := r.Header.Get("Content-Type"); ct != "text/plain; charset=UTF-8" {
 		t.Errorf("Content-Type = %q, want text/plain; charset=UTF-8", ct)
 	}
 }
@@ -872,16 +867,16 @@ func TestEngineEchoV3BinaryPollingBase64(t *testing.T) {
 func TestEngineEchoV3BinaryPollingXHR2(t *testing.T) {
 	t.Parallel()
 	s := startEngineServerV3(t)
-	p := s.openPolling("3")
+	p := s.openPolling(3)
 
 	// binary sent base64 in a text payload, received binary
-	p.post("b4AQIDBA==")
+	p.Post("b4AQIDBA==")
 	want := string([]byte{0x01, 0x05, 0xFF, 0x04, 1, 2, 3, 4})
-	r := p.get()
-	if r.status != http.StatusOK || r.body != want {
-		t.Fatalf("poll: HTTP %d %v, want 200 %v", r.status, []byte(r.body), []byte(want))
+	r := p.Get()
+	if r.Status != http.StatusOK || r.Body != want {
+		t.Fatalf("poll: HTTP %d %v, want 200 %v", r.Status, []byte(r.Body), []byte(want))
 	}
-	if ct := r.header.Get("Content-Type"); ct != "application/octet-stream" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/octet-stream" {
 		t.Errorf("Content-Type = %q, want application/octet-stream", ct)
 	}
 
@@ -889,37 +884,37 @@ func TestEngineEchoV3BinaryPollingXHR2(t *testing.T) {
 	// (length 12: the digits 1, 2)
 	data := []byte{4, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	body := string(v3Binary(v3Binary(nil, 0, []byte("4hi")), 1, data))
-	post := p.do("POST", p.query(), body, map[string]string{"Content-Type": "application/octet-stream"})
-	if post.status != http.StatusOK || post.body != "ok" {
-		t.Fatalf("binary POST: HTTP %d %q, want 200 \"ok\"", post.status, post.body)
+	post := p.Do("POST", p.Query(), body, map[string]string{"Content-Type": "application/octet-stream"})
+	if post.Status != http.StatusOK || post.Body != "ok" {
+		t.Fatalf("binary POST: HTTP %d %q, want 200 \"ok\"", post.Status, post.Body)
 	}
 	if spelled := "\x00\x03\xff4hi\x01\x01\x02\xff\x04\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"; body != spelled {
 		t.Fatalf("test bug: %q, want %q", body, spelled)
 	}
-	r = p.get()
-	if r.status != http.StatusOK || r.body != body {
-		t.Fatalf("poll: HTTP %d %v, want 200 %v", r.status, []byte(r.body), []byte(body))
+	r = p.Get()
+	if r.Status != http.StatusOK || r.Body != body {
+		t.Fatalf("poll: HTTP %d %v, want 200 %v", r.Status, []byte(r.Body), []byte(body))
 	}
-	if ct := r.header.Get("Content-Type"); ct != "application/octet-stream" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/octet-stream" {
 		t.Errorf("Content-Type = %q, want application/octet-stream", ct)
 	}
 
 	// text only: a text payload
-	p.post("4text")
-	p.expectPayload("5:4text")
+	p.Post("4text")
+	p.ExpectPayload("5:4text")
 }
 
 // v3 binary WebSocket frames start with the packet type byte (4, message).
 func TestEngineEchoV3BinaryWebSocket(t *testing.T) {
 	t.Parallel()
 	s := startEngineServerV3(t)
-	w, _ := s.openWS("3")
-	w.sendBinary([]byte{4, 1, 2, 3, 4})
-	w.expectBinaryFrame([]byte{4, 1, 2, 3, 4})
-	w.send("4hello")
-	w.expectText("4hello")
-	w.send("2")
-	w.expectText("3")
+	w, _ := s.openWS(3)
+	w.SendBinary([]byte{4, 1, 2, 3, 4})
+	w.ExpectBinary([]byte{4, 1, 2, 3, 4})
+	w.Send("4hello")
+	w.Expect("4hello")
+	w.Send("2")
+	w.Expect("3")
 }
 
 // A v3 session whose client never pings is closed pingInterval+pingTimeout
@@ -928,8 +923,8 @@ func TestEngineEchoV3PingTimeoutWebSocket(t *testing.T) {
 	t.Parallel()
 	s := startEngineServerV3(t)
 	start := time.Now()
-	w, _ := s.openWS("3")
-	w.expectClosed(false) // fails on any frame
+	w, _ := s.openWS(3)
+	w.ExpectClosed(false) // fails on any frame
 	if d := time.Since(start); d < enginePingInterval+enginePingTimeout {
 		t.Fatalf("closed after %v, before pingInterval+pingTimeout", d)
 	}
@@ -939,10 +934,10 @@ func TestEngineEchoV3PingTimeoutPolling(t *testing.T) {
 	t.Parallel()
 	s := startEngineServerV3(t)
 	start := time.Now()
-	p := s.openPolling("3")
-	p.expectPayload("1:1") // held until the close, which ends it
+	p := s.openPolling(3)
+	p.ExpectPayload("1:1") // held until the close, which ends it
 	if d := time.Since(start); d < enginePingInterval+enginePingTimeout {
 		t.Fatalf("closed after %v, before pingInterval+pingTimeout", d)
 	}
-	p.expectGoneNow()
+	p.ExpectGone()
 }
