@@ -23,15 +23,15 @@ func TestConnectionStateRecovery(t *testing.T) {
 			sockets <- so
 		})
 	})
-	c := ts.dial(t, "4")
-	c.send("40")
+	c := ts.dial(t, 4)
+	c.Send("40")
 	var hs struct{ SID, PID string }
-	if got := c.recv(); !strings.HasPrefix(got, "40{") || json.Unmarshal([]byte(got[2:]), &hs) != nil || hs.PID == "" {
+	if got := c.Recv(); !strings.HasPrefix(got, "40{") || json.Unmarshal([]byte(got[2:]), &hs) != nil || hs.PID == "" {
 		t.Fatalf("CONNECT answer %q, want a sid and a pid", got)
 	}
 	first := <-sockets
 	_ = ts.Of("/").To("room").Emit("a", 1)
-	got := c.recv()
+	got := c.Recv()
 	var args []any
 	_ = json.Unmarshal([]byte(strings.TrimPrefix(got, "42")), &args)
 	if len(args) != 3 || args[0] != "a" {
@@ -41,11 +41,11 @@ func TestConnectionStateRecovery(t *testing.T) {
 	// A direct emit carries an offset too; acked emits and volatile ones
 	// do not.
 	_ = first.Emit("direct")
-	if got := c.recv(); !strings.HasPrefix(got, `42["direct","`) {
+	if got := c.Recv(); !strings.HasPrefix(got, `42["direct","`) {
 		t.Fatalf("direct emit %q", got)
 	}
 
-	c.conn.Close() // the network drops
+	c.Close() // the network drops
 	if r := <-reasons; r != "transport close" {
 		t.Fatalf("reason %q", r)
 	}
@@ -56,11 +56,11 @@ func TestConnectionStateRecovery(t *testing.T) {
 	_ = ts.Of("/").To("other").Emit("not-mine")
 	_ = ts.Of("/").Emit("c")
 
-	c2 := ts.dial(t, "4")
-	c2.send(`40{"pid":"` + hs.PID + `","offset":"` + offset + `"}`)
+	c2 := ts.dial(t, 4)
+	c2.Send(`40{"pid":"` + hs.PID + `","offset":"` + offset + `"}`)
 	var missed []string
 	for {
-		got := c2.recv()
+		got := c2.Recv()
 		if strings.HasPrefix(got, "40") {
 			if got != `40{"sid":"`+hs.SID+`","pid":"`+hs.PID+`"}` {
 				t.Fatalf("CONNECT answer %q, want the same sid and pid", got)
@@ -80,16 +80,16 @@ func TestConnectionStateRecovery(t *testing.T) {
 		t.Fatalf("middleware ran %d times, want once (not for the recovered socket)", admitted)
 	}
 	_ = ts.Of("/").To("room").Emit("d")
-	if got := c2.recv(); !strings.HasPrefix(got, `42["d",`) {
+	if got := c2.Recv(); !strings.HasPrefix(got, `42["d",`) {
 		t.Fatalf("after recovery %q", got)
 	}
 
 	// A session is recovered once; an unknown offset starts over.
-	c2.conn.Close()
+	c2.Close()
 	<-reasons
-	c3 := ts.dial(t, "4")
-	c3.send(`40{"pid":"` + hs.PID + `","offset":"999999"}`)
-	if got := c3.recv(); !strings.HasPrefix(got, "40{") || strings.Contains(got, hs.SID) {
+	c3 := ts.dial(t, 4)
+	c3.Send(`40{"pid":"` + hs.PID + `","offset":"999999"}`)
+	if got := c3.Recv(); !strings.HasPrefix(got, "40{") || strings.Contains(got, hs.SID) {
 		t.Fatalf("CONNECT answer %q, want a new socket", got)
 	}
 	if so := <-sockets; so.Recovered() {

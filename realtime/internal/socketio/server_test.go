@@ -2,9 +2,6 @@ package socketio
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -13,9 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
-
+	"github.com/socketio-go/chatserver/internal/siotest"
 	"github.com/socketio-go/chatserver/realtime/internal/engineio"
 )
 
@@ -26,7 +21,7 @@ const wait = 3 * time.Second
 
 type testServer struct {
 	*Server
-	url string
+	url string // http://127.0.0.1:port/socket.io/
 }
 
 func startServer(t *testing.T, opts Options, setup func(*Server)) *testServer {
@@ -45,118 +40,12 @@ func startServer(t *testing.T, opts Options, setup func(*Server)) *testServer {
 		_ = s.Close(ctx)
 		hs.Close()
 	})
-	return &testServer{Server: s, url: "ws" + strings.TrimPrefix(hs.URL, "http") + "/socket.io/"}
+	return &testServer{Server: s, url: hs.URL + "/socket.io/"}
 }
 
-type rawClient struct {
-	t    *testing.T
-	conn net.Conn
-	rw   io.ReadWriter // conn, after what the dialer buffered
-}
-
-func (ts *testServer) dial(t *testing.T, eio string) *rawClient {
+func (ts *testServer) dial(t *testing.T, eio int) *siotest.WS {
 	t.Helper()
-	conn, br, _, err := ws.Dial(context.Background(), ts.url+"?EIO="+eio+"&transport=websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	c := &rawClient{t: t, conn: conn, rw: conn}
-	if br != nil { // frames the server sent right behind the handshake
-		c.rw = struct {
-			io.Reader
-			io.Writer
-		}{io.MultiReader(br, conn), conn}
-	}
-	if open := c.recv(); open[0] != '0' {
-		t.Fatalf("first packet %q", open)
-	}
-	return c
-}
-
-func (c *rawClient) send(pkt string) {
-	c.t.Helper()
-	if err := wsutil.WriteClientText(c.conn, []byte(pkt)); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-func (c *rawClient) sendBinary(b []byte) {
-	c.t.Helper()
-	if err := wsutil.WriteClientBinary(c.conn, b); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-func (c *rawClient) read() ([]byte, ws.OpCode, error) {
-	_ = c.conn.SetReadDeadline(time.Now().Add(wait))
-	for {
-		b, op, err := wsutil.ReadServerData(c.rw)
-		if err == nil && op == ws.OpText && string(b) == "2" {
-			continue // a ping
-		}
-		return b, op, err
-	}
-}
-
-func (c *rawClient) recv() string {
-	c.t.Helper()
-	b, op, err := c.read()
-	if err != nil || op != ws.OpText {
-		c.t.Fatalf("recv: %v (opcode %v)", err, op)
-	}
-	return string(b)
-}
-
-func (c *rawClient) recvBinary() []byte {
-	c.t.Helper()
-	b, op, err := c.read()
-	if err != nil || op != ws.OpBinary {
-		c.t.Fatalf("recv binary: %v (opcode %v)", err, op)
-	}
-	return b
-}
-
-func (c *rawClient) expect(want ...string) {
-	c.t.Helper()
-	for _, w := range want {
-		if got := c.recv(); got != w {
-			c.t.Fatalf("got %q, want %q", got, w)
-		}
-	}
-}
-
-// connect joins nsp and returns the socket id.
-func (c *rawClient) connect(nsp, auth string) string {
-	c.t.Helper()
-	prefix := "40"
-	if nsp != "/" {
-		prefix += nsp + ","
-	}
-	c.send(prefix + auth)
-	got := c.recv()
-	rest, ok := strings.CutPrefix(got, prefix)
-	if !ok {
-		c.t.Fatalf("CONNECT answer %q", got)
-	}
-	var v struct{ SID string }
-	if err := json.Unmarshal([]byte(rest), &v); err != nil || len(v.SID) != 20 {
-		c.t.Fatalf("CONNECT answer %q", got)
-	}
-	return v.SID
-}
-
-func (c *rawClient) expectClosed() {
-	c.t.Helper()
-	for {
-		_, _, err := c.read()
-		if err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				c.t.Fatal("timeout waiting for the connection to close")
-			}
-			return
-		}
-	}
+	return siotest.OpenWS(t, ts.url, eio, siotest.Options{})
 }
 
 // echoServer is the compliance suites' server: auth echoed on connect,
@@ -178,28 +67,28 @@ func echoServer(s *Server) {
 func TestConnectAndEvents(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, Options{}, echoServer)
-	c := ts.dial(t, "4")
-	c.connect("/", "")
-	c.expect(`42["auth",{}]`)
-	c.connect("/custom", `{"token":"123"}`)
-	c.expect(`42/custom,["auth",{"token":"123"}]`)
-	c.send(`42["message",1,"2",{"3":[true]}]`)
-	c.expect(`42["message-back",1,"2",{"3":[true]}]`)
-	c.send(`42/custom,["message","<b>"]`)
-	c.expect(`42/custom,["message-back","<b>"]`)
-	c.send(`42456["message-with-ack",1,"2",{"3":[false]}]`)
-	c.expect(`43456[1,"2",{"3":[false]}]`)
-	c.send(`451-789["message-with-ack",{"_placeholder":true,"num":0}]`)
-	c.sendBinary([]byte{1, 2, 3})
-	c.expect(`461-789[{"_placeholder":true,"num":0}]`)
-	if b := c.recvBinary(); string(b) != "\x01\x02\x03" {
+	c := ts.dial(t, 4)
+	c.Connect("/", "")
+	c.Expect(`42["auth",{}]`)
+	c.Connect("/custom", `{"token":"123"}`)
+	c.Expect(`42/custom,["auth",{"token":"123"}]`)
+	c.Send(`42["message",1,"2",{"3":[true]}]`)
+	c.Expect(`42["message-back",1,"2",{"3":[true]}]`)
+	c.Send(`42/custom,["message","<b>"]`)
+	c.Expect(`42/custom,["message-back","<b>"]`)
+	c.Send(`42456["message-with-ack",1,"2",{"3":[false]}]`)
+	c.Expect(`43456[1,"2",{"3":[false]}]`)
+	c.Send(`451-789["message-with-ack",{"_placeholder":true,"num":0}]`)
+	c.SendBinary([]byte{1, 2, 3})
+	c.Expect(`461-789[{"_placeholder":true,"num":0}]`)
+	if b := c.RecvBinary(); string(b) != "\x01\x02\x03" {
 		t.Fatalf("attachment %v", b)
 	}
-	c.send(`452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	c.sendBinary([]byte{1})
-	c.sendBinary([]byte{2})
-	c.expect(`452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	if a, b := c.recvBinary(), c.recvBinary(); string(a) != "\x01" || string(b) != "\x02" {
+	c.Send(`452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	c.SendBinary([]byte{1})
+	c.SendBinary([]byte{2})
+	c.Expect(`452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	if a, b := c.RecvBinary(), c.RecvBinary(); string(a) != "\x01" || string(b) != "\x02" {
 		t.Fatalf("attachments %v %v", a, b)
 	}
 }
@@ -215,22 +104,22 @@ func TestConnectErrors(t *testing.T) {
 			return nil
 		})
 	})
-	c := ts.dial(t, "4")
-	c.send("40/random,")
-	c.expect(`44/random,{"message":"Invalid namespace"}`)
-	c.send(`40/private,{"token":"no"}`)
-	c.expect(`44/private,{"message":"not authorized","data":{"retry":false}}`)
-	c.connect("/private", `{"token":"ok"}`)
+	c := ts.dial(t, 4)
+	c.Send("40/random,")
+	c.Expect(`44/random,{"message":"Invalid namespace"}`)
+	c.Send(`40/private,{"token":"no"}`)
+	c.Expect(`44/private,{"message":"not authorized","data":{"retry":false}}`)
+	c.Connect("/private", `{"token":"ok"}`)
 
 	// Protocol 4 (2.x): "/" is joined at once, errors are strings.
-	v2 := ts.dial(t, "3")
-	v2.expect("40", `42["auth",{}]`)
-	v2.send("40/random,")
-	v2.expect(`44/random,"Invalid namespace"`)
-	v2.send("40/private?token=no,")
-	v2.expect(`44/private,"not authorized"`)
-	v2.send("40/private?token=ok,")
-	v2.expect("40/private,")
+	v2 := ts.dial(t, 3)
+	v2.Expect("40", `42["auth",{}]`)
+	v2.Send("40/random,")
+	v2.Expect(`44/random,"Invalid namespace"`)
+	v2.Send("40/private?token=no,")
+	v2.Expect(`44/private,"not authorized"`)
+	v2.Send("40/private?token=ok,")
+	v2.Expect("40/private,")
 }
 
 func TestInvalidPacketsClose(t *testing.T) {
@@ -241,18 +130,19 @@ func TestInvalidPacketsClose(t *testing.T) {
 		`43{}`, `41{}`, `45["message"]`, "47", `42/random,["message"]`, "40", "44{}",
 	} {
 		t.Run(pk, func(t *testing.T) {
-			c := ts.dial(t, "4")
-			c.connect("/", "")
-			c.expect(`42["auth",{}]`)
-			c.send(pk)
-			c.expectClosed()
+			c := ts.dial(t, 4)
+			c.Connect("/", "")
+			c.Expect(`42["auth",{}]`)
+			c.Send(pk)
+			c.ExpectClosed(false)
 		})
 	}
 	t.Run("binary without packet", func(t *testing.T) {
-		c := ts.dial(t, "4")
-		c.connect("/", "")
-		c.sendBinary([]byte{1})
-		c.expectClosed()
+		c := ts.dial(t, 4)
+		c.Connect("/", "")
+		c.Expect(`42["auth",{}]`)
+		c.SendBinary([]byte{1})
+		c.ExpectClosed(false)
 	})
 }
 
@@ -260,7 +150,7 @@ func TestConnectTimeout(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, Options{ConnectTimeout: 100 * time.Millisecond}, echoServer)
 	start := time.Now()
-	ts.dial(t, "4").expectClosed()
+	ts.dial(t, 4).ExpectClosed(false)
 	if el := time.Since(start); el < 100*time.Millisecond {
 		t.Fatalf("closed after %v", el)
 	}
@@ -291,26 +181,26 @@ func TestDisconnectReasons(t *testing.T) {
 			return ""
 		}
 	}
-	c := ts.dial(t, "4")
-	c.connect("/", "")
-	c.connect("/custom", "")
-	c.send("41/custom,")
+	c := ts.dial(t, 4)
+	c.Connect("/", "")
+	c.Connect("/custom", "")
+	c.Send("41/custom,")
 	if r := next("/custom client namespace disconnect"); r != "/custom client namespace disconnect" {
 		t.Fatal(r)
 	}
 	// The other namespace stays; the server disconnects it.
 	so := <-mains
 	so.Disconnect(false)
-	c.expect("41")
+	c.Expect("41")
 	if r := next("/ server namespace disconnect"); r != "/ server namespace disconnect" {
 		t.Fatal(r)
 	}
 	// An event sent right before the connection closes is delivered first.
-	c2 := ts.dial(t, "4")
-	c2.connect("/", "")
+	c2 := ts.dial(t, 4)
+	c2.Connect("/", "")
 	<-mains
-	c2.send(`42["last","one"]`)
-	c2.conn.Close()
+	c2.Send(`42["last","one"]`)
+	c2.Close()
 	if r := next("event one"); r != "event one" {
 		t.Fatal(r)
 	}
@@ -318,12 +208,12 @@ func TestDisconnectReasons(t *testing.T) {
 		t.Fatal(r)
 	}
 	// Disconnect(true): every namespace gets DISCONNECT, then the close.
-	c3 := ts.dial(t, "4")
-	c3.connect("/", "")
+	c3 := ts.dial(t, 4)
+	c3.Connect("/", "")
 	so = <-mains
 	so.Disconnect(true)
-	c3.expect("41")
-	c3.expectClosed()
+	c3.Expect("41")
+	c3.ExpectClosed(false)
 	if r := next("/ forced server close"); r != "/ forced server close" {
 		t.Fatal(r)
 	}
@@ -344,33 +234,33 @@ func TestRoomsAndBroadcast(t *testing.T) {
 			sockets <- so
 		})
 	})
-	var cs []*rawClient
+	var cs []*siotest.WS
 	var ids []string
 	for i := 0; i < 3; i++ {
-		c := ts.dial(t, "4")
-		ids = append(ids, c.connect("/", ""))
+		c := ts.dial(t, 4)
+		ids = append(ids, c.Connect("/", ""))
 		<-sockets
 		cs = append(cs, c)
 	}
-	cs[0].send(`421["join","r"]`)
-	cs[0].expect("431[]")
-	cs[1].send(`421["join","r"]`)
-	cs[1].expect("431[]")
+	cs[0].Send(`421["join","r"]`)
+	cs[0].Expect("431[]")
+	cs[1].Send(`421["join","r"]`)
+	cs[1].Expect("431[]")
 	// The sender is left out; the outsider gets nothing (the marker that
 	// follows is the first thing it sees).
-	cs[0].send(`42["say","r","hi"]`)
-	cs[1].expect(`42["said","hi"]`)
+	cs[0].Send(`42["say","r","hi"]`)
+	cs[1].Expect(`42["said","hi"]`)
 	if err := ts.Of("/").Emit("marker"); err != nil {
 		t.Fatal(err)
 	}
-	cs[2].expect(`42["marker"]`)
-	cs[0].expect(`42["marker"]`)
-	cs[1].expect(`42["marker"]`)
+	cs[2].Expect(`42["marker"]`)
+	cs[0].Expect(`42["marker"]`)
+	cs[1].Expect(`42["marker"]`)
 	if err := ts.Of("/").To("r").Except(ids[1]).Emit("x", []byte{7}); err != nil {
 		t.Fatal(err)
 	}
-	cs[0].expect(`451-["x",{"_placeholder":true,"num":0}]`)
-	if b := cs[0].recvBinary(); string(b) != "\x07" {
+	cs[0].Expect(`451-["x",{"_placeholder":true,"num":0}]`)
+	if b := cs[0].RecvBinary(); string(b) != "\x07" {
 		t.Fatal(b)
 	}
 
@@ -381,9 +271,9 @@ func TestRoomsAndBroadcast(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cs[:2] {
-		got := c.recv()
+		got := c.Recv()
 		id := strings.TrimSuffix(strings.TrimPrefix(got, "42"), `["q"]`)
-		c.send("43" + id + `["a"]`)
+		c.Send("43" + id + `["a"]`)
 	}
 	if a, err := <-answers, <-errs; err != nil || !reflect.DeepEqual(a, [][]any{{"a"}, {"a"}}) {
 		t.Fatalf("answers %v, %v", a, err)
@@ -396,27 +286,8 @@ func TestRoomsAndBroadcast(t *testing.T) {
 func TestLatestReplacesQueuedValue(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, Options{}, func(s *Server) {})
-	base := "http" + strings.TrimPrefix(ts.url, "ws")
-	get := func(q string) string {
-		t.Helper()
-		res, err := http.Get(base + "?EIO=4&transport=polling" + q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return string(b)
-	}
-	open := get("")
-	var h struct{ SID string }
-	if err := json.Unmarshal([]byte(open[1:]), &h); err != nil {
-		t.Fatal(err)
-	}
-	res, err := http.Post(base+"?EIO=4&transport=polling&sid="+h.SID, "text/plain", strings.NewReader("40"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
+	p := siotest.NewEndpoint(t, ts.url, siotest.Options{}).OpenPolling(4)
+	p.Post("40")
 	deadline := time.Now().Add(wait)
 	for ts.Of("/").Len() == 0 {
 		if time.Now().After(deadline) {
@@ -429,7 +300,11 @@ func TestLatestReplacesQueuedValue(t *testing.T) {
 		_ = ts.Of("/").Latest("cursor-a").Emit("move", i)
 	}
 	_ = ts.Of("/").Emit("after")
-	payload := strings.Split(get("&sid="+h.SID), "\x1e")
+	r := p.Get()
+	if r.Status != http.StatusOK {
+		t.Fatalf("poll: HTTP %d %q", r.Status, r.Body)
+	}
+	payload := siotest.SplitPayload(t, 4, r.Body)
 	if len(payload) != 4 || !strings.HasPrefix(payload[0], "40{") ||
 		payload[1] != `42["before"]` || payload[2] != `42["move",99]` || payload[3] != `42["after"]` {
 		t.Fatalf("poll got %q", payload)
@@ -450,7 +325,7 @@ func TestBroadcastEncodesOnce(t *testing.T) {
 		}}
 	}}, func(s *Server) {})
 	for i := 0; i < 5; i++ {
-		ts.dial(t, "4").connect("/", "")
+		ts.dial(t, 4).Connect("/", "")
 	}
 	_ = ts.Of("/").Emit("x", 1)
 	mu.Lock()
@@ -485,10 +360,10 @@ func TestLocalClusterOperations(t *testing.T) {
 		s.Of("/").OnConnection(func(so *Socket) { sockets <- so })
 	})
 	n := ts.Of("/")
-	a, b := ts.dial(t, "4"), ts.dial(t, "4")
-	ida := a.connect("/", "")
+	a, b := ts.dial(t, 4), ts.dial(t, 4)
+	ida := a.Connect("/", "")
 	<-sockets
-	b.connect("/", "")
+	b.Connect("/", "")
 	<-sockets
 	n.To(ida).SocketsJoin("x", "y")
 	infos, err := n.To("x").FetchSockets(context.Background())
@@ -516,7 +391,7 @@ func TestLocalClusterOperations(t *testing.T) {
 		t.Fatal("dispatched an event without a handler")
 	}
 	n.To("x").DisconnectSockets(false)
-	a.expect("41")
+	a.Expect("41")
 	if n.Len() != 1 {
 		t.Fatalf("%d sockets left", n.Len())
 	}
