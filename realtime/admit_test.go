@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/gorilla/websocket"
 
+	"github.com/socketio-go/chatserver/internal/siotest"
 	"github.com/socketio-go/chatserver/realtime"
 )
 
@@ -33,7 +33,7 @@ func TestEventRightAfterConnect(t *testing.T) {
 	rt.Mount(r)
 	hs := httptest.NewServer(r)
 	defer hs.Close()
-	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
+	url := hs.URL + "/socket.io/?EIO=4&transport=websocket"
 
 	const clients, rounds = 50, 8
 	var failed sync.Map
@@ -43,7 +43,7 @@ func TestEventRightAfterConnect(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				if err := connectAndAsk(url); err != "" {
+				if err := connectAndAsk(t, url); err != "" {
 					failed.Store(round*clients+i, err)
 				}
 			}(i)
@@ -63,28 +63,29 @@ func TestEventRightAfterConnect(t *testing.T) {
 	}
 }
 
-func connectAndAsk(url string) string {
-	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+// connectAndAsk runs one client and says what went wrong, if anything; it
+// runs on a goroutine of its own, so it does not fail the test itself.
+func connectAndAsk(t *testing.T, url string) string {
+	c, _, err := siotest.DialWS(t, url, siotest.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return "dial: " + err.Error()
 	}
 	defer c.Close()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	read := func() string {
-		_, b, err := c.ReadMessage()
+		m, err := c.ReadMessage()
 		if err != nil {
 			return "!" + err.Error()
 		}
-		return string(b)
+		return string(m.Data)
 	}
 	if m := read(); !strings.HasPrefix(m, "0{") {
 		return "open: " + m
 	}
-	_ = c.WriteMessage(websocket.TextMessage, []byte("40/gate,"))
+	_ = c.Write(false, []byte("40/gate,"))
 	if m := read(); !strings.HasPrefix(m, "40/gate,{") {
 		return "connect: " + m
 	}
-	_ = c.WriteMessage(websocket.TextMessage, []byte(`42/gate,7["hi"]`))
+	_ = c.Write(false, []byte(`42/gate,7["hi"]`))
 	if m := read(); m != `43/gate,7["ho"]` {
 		return "ack: " + m
 	}

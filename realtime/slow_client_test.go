@@ -2,7 +2,6 @@ package realtime_test
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -11,9 +10,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
+	"github.com/socketio-go/chatserver/internal/siotest"
 	"github.com/socketio-go/chatserver/realtime"
 )
 
@@ -37,20 +35,20 @@ func TestSlowClientDoesNotHoldBackOthers(t *testing.T) {
 	rt.Mount(r)
 	hs := httptest.NewServer(r)
 	defer hs.Close()
-	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
+	url := hs.URL + "/socket.io/"
 
 	// The stalled client: a tiny receive buffer, and no read after CONNECT.
-	small := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+	small := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 			return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
 		}}
 		return d.DialContext(ctx, network, addr)
-	}}
-	stalled := connectRaw(t, small, url)
+	}
+	stalled := connectRaw(t, url, small)
 	stalledID := <-joined
-	var live []*rawWS
+	var live []*siotest.WS
 	for i := 0; i < 2; i++ {
-		live = append(live, connectRaw(t, ws.DefaultDialer, url))
+		live = append(live, connectRaw(t, url, nil))
 		<-joined
 	}
 
@@ -60,15 +58,15 @@ func TestSlowClientDoesNotHoldBackOthers(t *testing.T) {
 	text := strings.Repeat("x", 4096)
 	got := make(chan int, len(live))
 	for _, c := range live {
-		go func(c *rawWS) {
+		go func(c *siotest.WS) {
 			n := 0
 			for n < messages {
-				p, err := c.read()
+				m, err := c.NextMessage() // pings answered
 				if err != nil {
 					t.Logf("live client: %v after %d messages", err, n)
 					break
 				}
-				if strings.HasPrefix(p, `42["m",`) {
+				if !m.Binary && strings.HasPrefix(string(m.Data), `42["m",`) {
 					n++
 				}
 			}
@@ -111,53 +109,12 @@ func TestSlowClientDoesNotHoldBackOthers(t *testing.T) {
 	_ = stalled
 }
 
-type rawWS struct {
-	conn net.Conn
-	rw   io.ReadWriter // conn, after what the dialer had buffered
-}
-
-// connectRaw opens a WebSocket, joins "/" and returns once connected.
-func connectRaw(t *testing.T, d ws.Dialer, url string) *rawWS {
+// connectRaw opens a WebSocket (its TCP connection from netDial, if not
+// nil), joins "/" and returns once connected.
+func connectRaw(t *testing.T, url string, netDial func(ctx context.Context, network, addr string) (net.Conn, error)) *siotest.WS {
 	t.Helper()
-	conn, br, _, err := d.Dial(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	c := &rawWS{conn: conn, rw: conn}
-	if br != nil { // br reads on from conn once its buffer is empty
-		c.rw = struct {
-			io.Reader
-			io.Writer
-		}{br, conn}
-	}
-	if p, err := c.read(); err != nil || p[0] != '0' {
-		t.Fatalf("open packet %q %v", p, err)
-	}
-	if err := wsutil.WriteClientText(conn, []byte("40")); err != nil {
-		t.Fatal(err)
-	}
-	if p, err := c.read(); err != nil || !strings.HasPrefix(p, "40{") {
-		t.Fatalf("CONNECT answer %q %v", p, err)
-	}
+	c := siotest.OpenWS(t, url, 4, siotest.Options{Timeout: 10 * time.Second, NetDial: netDial})
+	c.Send("40")
+	siotest.ParseSID(t, c.Recv(), "40")
 	return c
-}
-
-// read returns the next text message, answering pings.
-func (c *rawWS) read() (string, error) {
-	for {
-		_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		b, op, err := wsutil.ReadServerData(c.rw)
-		if err != nil {
-			return "", err
-		}
-		if op != ws.OpText {
-			continue
-		}
-		if string(b) == "2" {
-			_ = wsutil.WriteClientText(c.conn, []byte("3"))
-			continue
-		}
-		return string(b), nil
-	}
 }
