@@ -31,6 +31,7 @@ type WS struct {
 	SID  string // its sid
 
 	rd  *wsutil.Reader
+	msg messageReader // the message being read
 	wmu sync.Mutex
 }
 
@@ -202,9 +203,14 @@ func (w *WS) control(h ws.Header, body io.Reader) error {
 }
 
 // NextReader returns the next data message as a reader, valid until the
-// next read; control frames are handled on the way. It does not set a
-// read deadline.
+// next read, within Timeout; control frames are handled on the way.
 func (w *WS) NextReader() (binary bool, r io.Reader, err error) {
+	_ = w.Conn.SetReadDeadline(time.Now().Add(w.timeout()))
+	return w.nextReader()
+}
+
+// nextReader is NextReader without touching the deadline.
+func (w *WS) nextReader() (bool, io.Reader, error) {
 	if err := w.rd.Discard(); err != nil { // what the last reader left
 		return false, nil, err
 	}
@@ -221,13 +227,31 @@ func (w *WS) NextReader() (binary bool, r io.Reader, err error) {
 			}
 			continue
 		}
-		return h.OpCode == ws.OpBinary, w.rd, nil
+		w.msg = messageReader{rd: w.rd}
+		return h.OpCode == ws.OpBinary, &w.msg, nil
 	}
+}
+
+// messageReader reads one message, and io.EOF again once it has ended.
+type messageReader struct {
+	rd   *wsutil.Reader
+	done bool
+}
+
+func (m *messageReader) Read(p []byte) (int, error) {
+	if m.done {
+		return 0, io.EOF
+	}
+	n, err := m.rd.Read(p)
+	if err == io.EOF {
+		m.done = true
+	}
+	return n, err
 }
 
 // read returns the next data message without touching the deadline.
 func (w *WS) read() (Message, error) {
-	binary, r, err := w.NextReader()
+	binary, r, err := w.nextReader()
 	if err != nil {
 		return Message{}, err
 	}
