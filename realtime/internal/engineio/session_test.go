@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/socketio-go/chatserver/internal/siotest"
 )
 
 func TestWebSocketOpenAndEcho(t *testing.T) {
@@ -650,27 +651,10 @@ func TestPingTimeoutSendsCloseFrame(t *testing.T) {
 	ts := newTestServer(t, Options{PingInterval: 30 * time.Millisecond, PingTimeout: 30 * time.Millisecond})
 	hs := httptest.NewServer(ts)
 	defer hs.Close()
-	conn, br, _, err := ws.Dial(context.Background(), "ws"+strings.TrimPrefix(hs.URL, "http")+"/engine.io/?EIO=4&transport=websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var r io.Reader = conn
-	if br != nil {
-		r = io.MultiReader(br, conn)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(waitFor))
-	for {
-		f, err := ws.ReadFrame(r)
-		if err != nil {
-			t.Fatalf("connection ended without a close frame: %v", err)
-		}
-		if f.Header.OpCode == ws.OpClose {
-			if code, _ := ws.ParseCloseFrameData(f.Payload); code != ws.StatusNormalClosure {
-				t.Fatalf("close code %d", code)
-			}
-			break
-		}
+	c := siotest.OpenWS(t, hs.URL+"/engine.io/", 4, siotest.Options{})
+	// pings are not answered
+	if err := c.ExpectClosed(false); siotest.CloseCode(err) != ws.StatusNormalClosure {
+		t.Fatalf("connection ended by %v, want a close frame with 1000", err)
 	}
 	if ce := ts.rec.nextClose(t); ce.reason != ReasonPingTimeout {
 		t.Fatalf("reason %v", ce.reason)
