@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketio-go/chatserver/internal/redistest"
+	"github.com/socketio-go/chatserver/internal/siotest"
 	"github.com/socketio-go/chatserver/realtime/internal/socketio"
 )
 
@@ -20,22 +22,22 @@ import (
 // room; a socket's broadcast leaves the socket out on every node.
 func TestClusterRoomBroadcast(t *testing.T) {
 	t.Parallel()
-	addr := startRedis(t)
+	addr := redistest.Start(t)
 	a := startGoNode(t, addr, Options{})
 	b := startGoNode(t, addr, Options{})
 	inA := dialClient(t, a.url)
-	inA.join("r")
+	join(inA, "r")
 	inB := dialClient(t, b.url)
-	inB.join("r")
+	join(inB, "r")
 	outB := dialClient(t, b.url)
 
 	if err := a.nsp.To("r").Emit("text", "hi", map[string]any{"n": 1, "list": []any{"x", nil}}); err != nil {
 		t.Fatal(err)
 	}
 	want := []any{"hi", map[string]any{"n": float64(1), "list": []any{"x", nil}}}
-	for _, c := range []*sioClient{inA, inB} {
-		if ev := c.mustGet("text"); !reflect.DeepEqual(ev.args, want) {
-			t.Fatalf("got %v, want %v", ev.args, want)
+	for _, c := range []*siotest.Client{inA, inB} {
+		if ev := c.MustGet("text"); !reflect.DeepEqual(ev.Args, want) {
+			t.Fatalf("got %v, want %v", ev.Args, want)
 		}
 	}
 
@@ -43,28 +45,28 @@ func TestClusterRoomBroadcast(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantBin := []any{[]byte{1, 2, 3}, map[string]any{"inner": []byte{4}, "label": "x"}}
-	for _, c := range []*sioClient{inA, inB} {
-		if ev := c.mustGet("bin"); !reflect.DeepEqual(ev.args, wantBin) {
-			t.Fatalf("got %v, want %v", ev.args, wantBin)
+	for _, c := range []*siotest.Client{inA, inB} {
+		if ev := c.MustGet("bin"); !reflect.DeepEqual(ev.Args, wantBin) {
+			t.Fatalf("got %v, want %v", ev.Args, wantBin)
 		}
 	}
 
 	// From inA's socket: to the room but itself.
-	if err := a.socket(t, inA.sid).To("r").Emit("from-socket"); err != nil {
+	if err := a.socket(t, inA.SID).To("r").Emit("from-socket"); err != nil {
 		t.Fatal(err)
 	}
-	inB.mustGet("from-socket")
+	inB.MustGet("from-socket")
 
 	if err := a.nsp.Emit("sentinel"); err != nil {
 		t.Fatal(err)
 	}
-	if err := outB.nothingBefore("sentinel"); err != nil {
+	if err := outB.NothingBefore("sentinel"); err != nil {
 		t.Fatalf("outsider on the other node: %v", err)
 	}
-	if err := inA.nothingBefore("sentinel"); err != nil {
+	if err := inA.NothingBefore("sentinel"); err != nil {
 		t.Fatalf("sender socket: %v", err)
 	}
-	if err := inB.nothingBefore("sentinel"); err != nil {
+	if err := inB.NothingBefore("sentinel"); err != nil {
 		t.Fatalf("member on the other node: %v", err)
 	}
 }
@@ -72,43 +74,43 @@ func TestClusterRoomBroadcast(t *testing.T) {
 // Except works across nodes (rooms and socket ids), and Local stays home.
 func TestClusterExceptAndLocal(t *testing.T) {
 	t.Parallel()
-	addr := startRedis(t)
+	addr := redistest.Start(t)
 	a := startGoNode(t, addr, Options{})
 	b := startGoNode(t, addr, Options{})
 	ca := dialClient(t, a.url)
 	quietB := dialClient(t, b.url)
-	quietB.join("quiet")
+	join(quietB, "quiet")
 	loudB := dialClient(t, b.url)
 
 	if err := a.nsp.Except("quiet").Emit("news"); err != nil {
 		t.Fatal(err)
 	}
-	ca.mustGet("news")
-	loudB.mustGet("news")
-	if err := a.nsp.Except(loudB.sid).Emit("not-loud"); err != nil {
+	ca.MustGet("news")
+	loudB.MustGet("news")
+	if err := a.nsp.Except(loudB.SID).Emit("not-loud"); err != nil {
 		t.Fatal(err)
 	}
-	ca.mustGet("not-loud")
-	quietB.mustGet("not-loud")
-	if err := b.socket(t, loudB.sid).Broadcast().Emit("from-loud"); err != nil {
+	ca.MustGet("not-loud")
+	quietB.MustGet("not-loud")
+	if err := b.socket(t, loudB.SID).Broadcast().Emit("from-loud"); err != nil {
 		t.Fatal(err)
 	}
-	ca.mustGet("from-loud")
+	ca.MustGet("from-loud")
 	if err := a.nsp.Local().Emit("only-a"); err != nil {
 		t.Fatal(err)
 	}
-	ca.mustGet("only-a")
+	ca.MustGet("only-a")
 
 	if err := a.nsp.Emit("sentinel"); err != nil {
 		t.Fatal(err)
 	}
-	if before, _, err := quietB.until("sentinel"); err != nil || !slices.Equal(names(before), []string{"from-loud"}) {
-		t.Fatalf("quiet socket got %v before the sentinel (%v), want [from-loud]", names(before), err)
+	if before, _, err := quietB.Until("sentinel"); err != nil || !slices.Equal(siotest.Names(before), []string{"from-loud"}) {
+		t.Fatalf("quiet socket got %v before the sentinel (%v), want [from-loud]", siotest.Names(before), err)
 	}
-	if err := loudB.nothingBefore("sentinel"); err != nil {
+	if err := loudB.NothingBefore("sentinel"); err != nil {
 		t.Fatalf("excepted socket: %v", err)
 	}
-	if err := ca.nothingBefore("sentinel"); err != nil {
+	if err := ca.NothingBefore("sentinel"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -117,19 +119,19 @@ func TestClusterExceptAndLocal(t *testing.T) {
 // socketsLeave and disconnectSockets act on every node.
 func TestClusterRemoteOperations(t *testing.T) {
 	t.Parallel()
-	addr := startRedis(t)
+	addr := redistest.Start(t)
 	a := startGoNode(t, addr, Options{})
 	b := startGoNode(t, addr, Options{})
 	ca := dialClient(t, a.url)
-	ca.join("r")
+	join(ca, "r")
 	cb := dialClient(t, b.url)
-	cb.join("r")
-	cb.join("only-b")
+	join(cb, "r")
+	join(cb, "only-b")
 	cb2 := dialClient(t, b.url)
 	type profile struct {
 		Name string `json:"name"`
 	}
-	b.socket(t, cb.sid).SetData(profile{Name: "bea"})
+	b.socket(t, cb.SID).SetData(profile{Name: "bea"})
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 
@@ -144,16 +146,16 @@ func TestClusterRemoteOperations(t *testing.T) {
 	if len(all) != 3 || len(byID) != 3 {
 		t.Fatalf("fetchSockets: %d sockets %v, want ca, cb, cb2", len(all), all)
 	}
-	if s := byID[ca.sid]; s.Local == nil {
+	if s := byID[ca.SID]; s.Local == nil {
 		t.Error("the local socket has no Local")
 	}
-	rb := byID[cb.sid]
+	rb := byID[cb.SID]
 	if rb.Local != nil {
 		t.Error("a remote socket has Local")
 	}
 	rooms := append([]string(nil), rb.Rooms...)
 	sort.Strings(rooms)
-	want := []string{cb.sid, "only-b", "r"}
+	want := []string{cb.SID, "only-b", "r"}
 	sort.Strings(want)
 	if !slices.Equal(rooms, want) {
 		t.Errorf("remote socket rooms %v, want %v", rooms, want)
@@ -164,14 +166,14 @@ func TestClusterRemoteOperations(t *testing.T) {
 	if rb.Handshake["address"] != "127.0.0.1" {
 		t.Errorf("remote handshake %v", rb.Handshake)
 	}
-	if d := byID[cb2.sid].Data; !reflect.DeepEqual(d, map[string]any{}) {
+	if d := byID[cb2.SID].Data; !reflect.DeepEqual(d, map[string]any{}) {
 		t.Errorf("remote socket without data: %#v, want {} as Node's", d)
 	}
 	inR, err := a.nsp.To("r").FetchSockets(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids := infoIDs(inR); !slices.Equal(ids, sorted(ca.sid, cb.sid)) {
+	if ids := infoIDs(inR); !slices.Equal(ids, sorted(ca.SID, cb.SID)) {
 		t.Fatalf("fetchSockets in r: %v", ids)
 	}
 
@@ -179,7 +181,7 @@ func TestClusterRemoteOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []string{"r", "only-b", ca.sid, cb.sid, cb2.sid} {
+	for _, r := range []string{"r", "only-b", ca.SID, cb.SID, cb2.SID} {
 		if !slices.Contains(allRooms, r) {
 			t.Errorf("allRooms %v lacks %s", allRooms, r)
 		}
@@ -193,7 +195,7 @@ func TestClusterRemoteOperations(t *testing.T) {
 	if err := a.nsp.To("joined").Emit("to-joined"); err != nil {
 		t.Fatal(err)
 	}
-	cb.mustGet("to-joined")
+	cb.MustGet("to-joined")
 	a.nsp.To("r").SocketsLeave("r")
 	if err := a.nsp.To("r").Emit("to-r"); err != nil {
 		t.Fatal(err)
@@ -201,25 +203,25 @@ func TestClusterRemoteOperations(t *testing.T) {
 	if err := a.nsp.Emit("sentinel"); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []*sioClient{ca, cb} {
-		if err := c.nothingBefore("sentinel"); err != nil {
+	for _, c := range []*siotest.Client{ca, cb} {
+		if err := c.NothingBefore("sentinel"); err != nil {
 			t.Fatalf("after socketsLeave: %v", err)
 		}
 	}
 
 	a.nsp.To("joined").DisconnectSockets(false)
-	cb.mustGet("disconnect")
+	cb.MustGet("disconnect")
 	left, err := a.nsp.FetchSockets(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids := infoIDs(left); !slices.Equal(ids, sorted(ca.sid, cb2.sid)) {
+	if ids := infoIDs(left); !slices.Equal(ids, sorted(ca.SID, cb2.SID)) {
 		t.Fatalf("after disconnectSockets: %v", ids)
 	}
 	if err := a.nsp.Emit("sentinel"); err != nil {
 		t.Fatal(err)
 	}
-	if err := cb2.nothingBefore("sentinel"); err != nil {
+	if err := cb2.NothingBefore("sentinel"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -242,7 +244,7 @@ func sorted(s ...string) []string {
 // with a handler give; serverSideEmit reaches the others, not the sender.
 func TestClusterServerSideEmit(t *testing.T) {
 	t.Parallel()
-	addr := startRedis(t)
+	addr := redistest.Start(t)
 	nodes := []*goNode{startGoNode(t, addr, Options{}), startGoNode(t, addr, Options{}), startGoNode(t, addr, Options{})}
 	got := make(chan string, 10)
 	for i, n := range nodes {
@@ -318,22 +320,22 @@ func recvWithin[T any](t *testing.T, ch chan T) T {
 // missing.
 func TestClusterBroadcastWithAck(t *testing.T) {
 	t.Parallel()
-	addr := startRedis(t)
+	addr := redistest.Start(t)
 	a := startGoNode(t, addr, Options{})
 	b := startGoNode(t, addr, Options{})
-	clients := map[string]*sioClient{"a1": dialClient(t, a.url), "b1": dialClient(t, b.url), "b2": dialClient(t, b.url)}
+	clients := map[string]*siotest.Client{"a1": dialClient(t, a.url), "b1": dialClient(t, b.url), "b2": dialClient(t, b.url)}
 	var wg sync.WaitGroup
 	for name, c := range clients {
-		c.join("r")
+		join(c, "r")
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, ev, err := c.until("question")
+			_, ev, err := c.Until("question")
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			c.ack(ev.ackID, map[string]any{"from": name, "n": first(ev.args)}, "second")
+			c.Ack(ev.AckID, map[string]any{"from": name, "n": first(ev.Args)}, "second")
 		}()
 	}
 	_ = dialClient(t, b.url) // not in r
@@ -378,9 +380,9 @@ func TestClusterBroadcastWithAck(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, ev, err := c.until("again")
+			_, ev, err := c.Until("again")
 			if err == nil {
-				c.ack(ev.ackID, name)
+				c.Ack(ev.AckID, name)
 			}
 		}()
 	}

@@ -10,6 +10,7 @@ package redisadapter
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -25,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketio-go/chatserver/internal/redistest"
+	"github.com/socketio-go/chatserver/internal/siotest"
 	"github.com/socketio-go/chatserver/realtime/internal/socketio"
 )
 
@@ -206,23 +209,23 @@ func bin(b []byte) map[string]any {
 
 // answerAll makes c acknowledge its next event named event with
 // {from: name, n: first argument + 1}.
-func answerAll(t *testing.T, wg *sync.WaitGroup, c *sioClient, event, name string) {
+func answerAll(t *testing.T, wg *sync.WaitGroup, c *siotest.Client, event, name string) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, ev, err := c.until(event)
+		_, ev, err := c.Until(event)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			return
 		}
-		n, _ := first(ev.args).(float64)
-		c.ack(ev.ackID, map[string]any{"from": name, "n": n + 1}, "second argument")
+		n, _ := first(ev.Args).(float64)
+		c.Ack(ev.AckID, map[string]any{"from": name, "n": n + 1}, "second argument")
 	}()
 }
 
 func TestNodeInterop(t *testing.T) {
 	t.Parallel()
-	addr := startRedis(t)
+	addr := redistest.Start(t)
 	peer := startNodePeer(t, addr)
 	a := startGoNode(t, addr, Options{})
 	b := startGoNode(t, addr, Options{})
@@ -230,23 +233,23 @@ func TestNodeInterop(t *testing.T) {
 
 	t.Run("a Go broadcast reaches Node's clients, text and binary, as notepack writes it", func(t *testing.T) {
 		nc := dialClient(t, peer.url)
-		nc.join("r1")
+		join(nc, "r1")
 		ca := dialClient(t, a.url)
-		ca.join("r1")
+		join(ca, "r1")
 		if err := a.nsp.To("r1").Emit("go-to-node", "hi", map[string]any{"n": 1, "bin": []byte{1, 2}}, []byte{3}); err != nil {
 			t.Fatal(err)
 		}
 		want := []any{"hi", map[string]any{"n": float64(1), "bin": []byte{1, 2}}, []byte{3}}
-		for _, c := range []*sioClient{nc, ca} {
-			if ev := c.mustGet("go-to-node"); !reflect.DeepEqual(ev.args, want) {
-				t.Fatalf("got %#v, want %#v", ev.args, want)
+		for _, c := range []*siotest.Client{nc, ca} {
+			if ev := c.MustGet("go-to-node"); !reflect.DeepEqual(ev.Args, want) {
+				t.Fatalf("got %#v, want %#v", ev.Args, want)
 			}
 		}
-		if err := a.socket(t, ca.sid).To("r1").Emit("from-go-socket", 2.5); err != nil {
+		if err := a.socket(t, ca.SID).To("r1").Emit("from-go-socket", 2.5); err != nil {
 			t.Fatal(err)
 		}
-		if ev := nc.mustGet("from-go-socket"); !reflect.DeepEqual(ev.args, []any{2.5}) {
-			t.Fatalf("got %v", ev.args)
+		if ev := nc.MustGet("from-go-socket"); !reflect.DeepEqual(ev.Args, []any{2.5}) {
+			t.Fatalf("got %v", ev.Args)
 		}
 
 		var w struct {
@@ -262,78 +265,78 @@ func TestNodeInterop(t *testing.T) {
 			t.Fatalf("Go published\n% x\nnotepack writes\n% x", raw, re)
 		}
 		wantValue := []any{a.adapter().UID(), map[string]any{"type": float64(2), "data": []any{"from-go-socket", 2.5}, "nsp": chatNsp},
-			map[string]any{"rooms": []any{"r1"}, "except": []any{ca.sid}, "flags": map[string]any{}}}
+			map[string]any{"rooms": []any{"r1"}, "except": []any{ca.SID}, "flags": map[string]any{}}}
 		if w.Channel != bcastChan+"r1#" || !reflect.DeepEqual(w.Value, wantValue) {
 			t.Fatalf("Node read %v on %s, want %v", w.Value, w.Channel, wantValue)
 		}
 		peer.call(t, nil, "emit", map[string]any{"event": "sentinel"})
-		if err := ca.nothingBefore("sentinel"); err != nil {
+		if err := ca.NothingBefore("sentinel"); err != nil {
 			t.Fatalf("the sending socket: %v", err)
 		}
 	})
 
 	t.Run("a Node broadcast reaches Go clients on both nodes", func(t *testing.T) {
 		ca := dialClient(t, a.url)
-		ca.join("r2")
+		join(ca, "r2")
 		cb := dialClient(t, b.url)
-		cb.join("r2")
+		join(cb, "r2")
 		out := dialClient(t, a.url)
 		peer.call(t, nil, "emit", map[string]any{"rooms": []string{"r2"}, "event": "node-to-go",
 			"args": []any{"hello", bin([]byte{0, 255}), map[string]any{"date": map[string]any{"$date": "2024-01-02T03:04:05.060Z"}, "n": 7, "x": 0.25}}})
 		want := []any{"hello", []byte{0, 255}, map[string]any{"date": "2024-01-02T03:04:05.060Z", "n": float64(7), "x": 0.25}}
-		for _, c := range []*sioClient{ca, cb} {
-			if ev := c.mustGet("node-to-go"); !reflect.DeepEqual(ev.args, want) {
-				t.Fatalf("got %#v, want %#v", ev.args, want)
+		for _, c := range []*siotest.Client{ca, cb} {
+			if ev := c.MustGet("node-to-go"); !reflect.DeepEqual(ev.Args, want) {
+				t.Fatalf("got %#v, want %#v", ev.Args, want)
 			}
 		}
-		peer.call(t, nil, "emit", map[string]any{"rooms": []string{"r2", "other"}, "except": []string{cb.sid}, "event": "two-rooms"})
-		ca.mustGet("two-rooms")
+		peer.call(t, nil, "emit", map[string]any{"rooms": []string{"r2", "other"}, "except": []string{cb.SID}, "event": "two-rooms"})
+		ca.MustGet("two-rooms")
 		peer.call(t, nil, "emit", map[string]any{"event": "sentinel"})
-		if err := out.nothingBefore("sentinel"); err != nil {
+		if err := out.NothingBefore("sentinel"); err != nil {
 			t.Fatalf("outsider: %v", err)
 		}
-		if err := cb.nothingBefore("sentinel"); err != nil {
+		if err := cb.NothingBefore("sentinel"); err != nil {
 			t.Fatalf("excepted: %v", err)
 		}
 	})
 
 	t.Run("the emitter reaches Go clients: room, all, except, socketsJoin", func(t *testing.T) {
 		ca := dialClient(t, a.url)
-		ca.join("r3")
+		join(ca, "r3")
 		cb := dialClient(t, b.url)
-		cb.join("r3")
+		join(cb, "r3")
 		out := dialClient(t, b.url)
 		peer.call(t, nil, "emitter", map[string]any{"rooms": []string{"r3"}, "event": "emitted", "args": []any{bin([]byte{9, 9}), map[string]any{"date": map[string]any{"$date": "2024-05-06T07:08:09.500Z"}}}})
 		want := []any{[]byte{9, 9}, map[string]any{"date": "2024-05-06T07:08:09.500Z"}}
-		for _, c := range []*sioClient{ca, cb} {
-			if ev := c.mustGet("emitted"); !reflect.DeepEqual(ev.args, want) {
-				t.Fatalf("got %#v, want %#v", ev.args, want)
+		for _, c := range []*siotest.Client{ca, cb} {
+			if ev := c.MustGet("emitted"); !reflect.DeepEqual(ev.Args, want) {
+				t.Fatalf("got %#v, want %#v", ev.Args, want)
 			}
 		}
 		peer.call(t, nil, "emitter", map[string]any{"event": "to-all", "args": []any{"everyone"}})
-		for _, c := range []*sioClient{ca, cb, out} {
-			c.mustGet("to-all")
+		for _, c := range []*siotest.Client{ca, cb, out} {
+			c.MustGet("to-all")
 		}
-		peer.call(t, nil, "emitter", map[string]any{"rooms": []string{"r3"}, "except": []string{cb.sid}, "event": "not-cb"})
-		ca.mustGet("not-cb")
-		peer.call(t, nil, "emitterJoin", map[string]any{"rooms": []string{cb.sid}, "join": "emitter-room"})
+		peer.call(t, nil, "emitter", map[string]any{"rooms": []string{"r3"}, "except": []string{cb.SID}, "event": "not-cb"})
+		ca.MustGet("not-cb")
+		peer.call(t, nil, "emitterJoin", map[string]any{"rooms": []string{cb.SID}, "join": "emitter-room"})
 		peer.call(t, nil, "emitter", map[string]any{"rooms": []string{"emitter-room"}, "event": "to-emitter-room"})
-		cb.mustGet("to-emitter-room")
+		cb.MustGet("to-emitter-room")
 		peer.call(t, nil, "emitter", map[string]any{"event": "sentinel"})
-		if err := out.nothingBefore("sentinel"); err != nil {
+		if err := out.NothingBefore("sentinel"); err != nil {
 			t.Fatal(err)
 		}
 	})
 
 	t.Run("Node's fetchSockets and allRooms get the Go nodes' sockets", func(t *testing.T) {
 		ca := dialClient(t, a.url)
-		ca.join("r4")
-		a.socket(t, ca.sid).SetData(map[string]any{"name": "ann"})
+		join(ca, "r4")
+		a.socket(t, ca.SID).SetData(map[string]any{"name": "ann"})
 		cb := dialClient(t, b.url)
-		cb.join("r4")
-		cb.join("r4b")
+		join(cb, "r4")
+		join(cb, "r4b")
 		nc := dialClient(t, peer.url)
-		nc.join("r4")
+		join(nc, "r4")
 		type sock struct {
 			ID        string         `json:"id"`
 			Rooms     []string       `json:"rooms"`
@@ -346,16 +349,16 @@ func TestNodeInterop(t *testing.T) {
 		for _, s := range list {
 			byID[s.ID] = s
 		}
-		if len(list) != 3 || len(byID) != 3 || byID[ca.sid].ID == "" || byID[cb.sid].ID == "" || byID[nc.sid].ID == "" {
+		if len(list) != 3 || len(byID) != 3 || byID[ca.SID].ID == "" || byID[cb.SID].ID == "" || byID[nc.SID].ID == "" {
 			t.Fatalf("fetchSockets in r4: %+v", list)
 		}
-		if rooms := slices.Sorted(slices.Values(byID[cb.sid].Rooms)); !slices.Equal(rooms, sorted(cb.sid, "r4", "r4b")) {
+		if rooms := slices.Sorted(slices.Values(byID[cb.SID].Rooms)); !slices.Equal(rooms, sorted(cb.SID, "r4", "r4b")) {
 			t.Errorf("rooms of the socket on b: %v", rooms)
 		}
-		if !reflect.DeepEqual(byID[ca.sid].Data, map[string]any{"name": "ann"}) || !reflect.DeepEqual(byID[cb.sid].Data, map[string]any{}) {
-			t.Errorf("data %v, %v", byID[ca.sid].Data, byID[cb.sid].Data)
+		if !reflect.DeepEqual(byID[ca.SID].Data, map[string]any{"name": "ann"}) || !reflect.DeepEqual(byID[cb.SID].Data, map[string]any{}) {
+			t.Errorf("data %v, %v", byID[ca.SID].Data, byID[cb.SID].Data)
 		}
-		if hs := byID[ca.sid].Handshake; hs["address"] != "127.0.0.1" || field(hs["query"], "EIO") != "4" {
+		if hs := byID[ca.SID].Handshake; hs["address"] != "127.0.0.1" || field(hs["query"], "EIO") != "4" {
 			t.Errorf("handshake %v", hs)
 		}
 		start := time.Now()
@@ -369,7 +372,7 @@ func TestNodeInterop(t *testing.T) {
 		}
 		var rooms []string
 		peer.call(t, &rooms, "allRooms", nil)
-		for _, r := range []string{"r4", "r4b", ca.sid, cb.sid, nc.sid} {
+		for _, r := range []string{"r4", "r4b", ca.SID, cb.SID, nc.SID} {
 			if !slices.Contains(rooms, r) {
 				t.Errorf("allRooms lacks %s", r)
 			}
@@ -381,7 +384,7 @@ func TestNodeInterop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ids := infoIDs(infos); !slices.Equal(ids, sorted(ca.sid, cb.sid, nc.sid)) {
+		if ids := infoIDs(infos); !slices.Equal(ids, sorted(ca.SID, cb.SID, nc.SID)) {
 			t.Fatalf("Go's fetchSockets in r4: %v", ids)
 		}
 	})
@@ -449,13 +452,13 @@ func TestNodeInterop(t *testing.T) {
 
 	t.Run("broadcasts with acks both ways", func(t *testing.T) {
 		ca := dialClient(t, a.url)
-		ca.join("r5")
+		join(ca, "r5")
 		cb := dialClient(t, b.url)
-		cb.join("r5")
+		join(cb, "r5")
 		nc := dialClient(t, peer.url)
-		nc.join("r5")
+		join(nc, "r5")
 		var wg sync.WaitGroup
-		for name, c := range map[string]*sioClient{"ca": ca, "cb": cb, "nc": nc} {
+		for name, c := range map[string]*siotest.Client{"ca": ca, "cb": cb, "nc": nc} {
 			answerAll(t, &wg, c, "ping", name)
 		}
 		var answers []map[string]any
@@ -466,7 +469,7 @@ func TestNodeInterop(t *testing.T) {
 			t.Fatalf("Node's emitWithAck: %v, want %v", answers, want)
 		}
 
-		for name, c := range map[string]*sioClient{"ca": ca, "cb": cb, "nc": nc} {
+		for name, c := range map[string]*siotest.Client{"ca": ca, "cb": cb, "nc": nc} {
 			answerAll(t, &wg, c, "pong", name)
 		}
 		type result struct {
@@ -503,32 +506,50 @@ func TestNodeInterop(t *testing.T) {
 		nc := dialClient(t, peer.url)
 		nc2 := dialClient(t, peer.url)
 
-		peer.call(t, nil, "socketsJoin", map[string]any{"rooms": []string{ca.sid}, "join": "node-joined"})
+		peer.call(t, nil, "socketsJoin", map[string]any{"rooms": []string{ca.SID}, "join": "node-joined"})
 		peer.call(t, nil, "emit", map[string]any{"rooms": []string{"node-joined"}, "event": "to-node-joined"})
-		ca.mustGet("to-node-joined")
+		ca.MustGet("to-node-joined")
 
-		a.nsp.To(nc.sid, cb.sid).SocketsJoin("go-joined")
+		a.nsp.To(nc.SID, cb.SID).SocketsJoin("go-joined")
 		if err := a.nsp.To("go-joined").Emit("to-go-joined"); err != nil {
 			t.Fatal(err)
 		}
-		nc.mustGet("to-go-joined")
-		cb.mustGet("to-go-joined")
+		nc.MustGet("to-go-joined")
+		cb.MustGet("to-go-joined")
 		var rooms []string
-		peer.call(t, &rooms, "socketRooms", map[string]any{"sid": nc.sid})
+		peer.call(t, &rooms, "socketRooms", map[string]any{"sid": nc.SID})
 		if !slices.Contains(rooms, "go-joined") {
 			t.Fatalf("Node's socket rooms %v", rooms)
 		}
 
 		peer.call(t, nil, "disconnectSockets", map[string]any{"rooms": []string{"go-joined"}})
-		nc.mustGet("disconnect")
-		cb.mustGet("disconnect")
-		a.nsp.To(nc2.sid).DisconnectSockets(false)
-		nc2.mustGet("disconnect")
+		nc.MustGet("disconnect")
+		cb.MustGet("disconnect")
+		a.nsp.To(nc2.SID).DisconnectSockets(false)
+		nc2.MustGet("disconnect")
 		if err := a.nsp.Emit("sentinel"); err != nil {
 			t.Fatal(err)
 		}
-		if err := ca.nothingBefore("sentinel"); err != nil {
+		if err := ca.NothingBefore("sentinel"); err != nil {
 			t.Fatal(err)
 		}
 	})
+}
+
+// syncBuffer collects a process's output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketio-go/chatserver/internal/redistest"
+	"github.com/socketio-go/chatserver/internal/siotest"
 	"github.com/socketio-go/chatserver/realtime/internal/socketio"
 )
 
@@ -52,7 +54,7 @@ func TestNodeProtocol(t *testing.T) {
 	for _, c := range nodeProtocolChecks {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			c.run(t, startRedis(t))
+			c.run(t, redistest.Start(t))
 		})
 	}
 }
@@ -67,20 +69,20 @@ func checkBroadcastAll(t *testing.T, addr string) {
 	c := dialClient(t, a.url)
 
 	nodeBroadcast(t, rdb, nodeUID, []any{"from-node", "hi"}, nil, nil, nil)
-	if ev := c.mustGet("from-node"); !reflect.DeepEqual(ev.args, []any{"hi"}) {
-		t.Fatalf("Node's broadcast to all: args %v", ev.args)
+	if ev := c.MustGet("from-node"); !reflect.DeepEqual(ev.Args, []any{"hi"}) {
+		t.Fatalf("Node's broadcast to all: args %v", ev.Args)
 	}
 	nodeBroadcast(t, rdb, "emitter", []any{"from-emitter"}, nil, nil, nil)
-	c.mustGet("from-emitter")
+	c.MustGet("from-emitter")
 	if err := other.nsp.Emit("from-go", "hello"); err != nil {
 		t.Fatal(err)
 	}
-	c.mustGet("from-go")
-	c.join("x")
+	c.MustGet("from-go")
+	join(c, "x")
 	if err := other.nsp.To("x").To("y").Emit("two-rooms"); err != nil {
 		t.Fatal(err)
 	}
-	c.mustGet("two-rooms")
+	c.MustGet("two-rooms")
 }
 
 type wireMessage struct {
@@ -99,16 +101,16 @@ func checkJSONNames(t *testing.T, addr string) {
 	rdb := newRedis(t, addr)
 	ps := listen(t, rdb, bcastChan+"*")
 	c := dialClient(t, a.url)
-	c.join("r")
+	join(c, "r")
 
 	m := wireMessage{ID: 7, Room: "r", Secret: "no"}
 	m.From.Name = "ann"
 	if err := a.nsp.To("r").Emit("message", m); err != nil {
 		t.Fatal(err)
 	}
-	local := c.mustGet("message")
-	if want := map[string]any{"id": float64(7), "room": "r", "from": map[string]any{"name": "ann"}}; !reflect.DeepEqual(first(local.args), want) {
-		t.Fatalf("local client got %v", local.args)
+	local := c.MustGet("message")
+	if want := map[string]any{"id": float64(7), "room": "r", "from": map[string]any{"name": "ann"}}; !reflect.DeepEqual(first(local.Args), want) {
+		t.Fatalf("local client got %v", local.Args)
 	}
 	r, err := receive(ps)
 	if err != nil {
@@ -118,7 +120,7 @@ func checkJSONNames(t *testing.T, addr string) {
 	if r.channel != bcastChan+"r#" || len(arr) != 3 {
 		t.Fatalf("published %v on %s, want [uid, packet, opts] on %sr#", r.value, r.channel, bcastChan)
 	}
-	if want := map[string]any{"type": float64(2), "nsp": chatNsp, "data": append([]any{"message"}, local.args...)}; !reflect.DeepEqual(arr[1], want) {
+	if want := map[string]any{"type": float64(2), "nsp": chatNsp, "data": append([]any{"message"}, local.Args...)}; !reflect.DeepEqual(arr[1], want) {
 		t.Fatalf("other servers get %v; this server's clients get %v", arr[1], want)
 	}
 }
@@ -253,7 +255,7 @@ func checkFetchAnswers(t *testing.T, addr string) {
 	}
 
 	c := dialClient(t, a.url)
-	c.join("r")
+	join(c, "r")
 	nodeRequest(t, rdb, map[string]any{"uid": nodeUID, "requestId": "f0", "type": 5, "opts": map[string]any{"rooms": []string{"nobody"}, "except": []string{}}})
 	if r, err = receive(ps); err != nil {
 		t.Fatal(err)
@@ -261,14 +263,14 @@ func checkFetchAnswers(t *testing.T, addr string) {
 	if string(r.raw) != `{"requestId":"f0","sockets":[]}` {
 		t.Fatalf("fetchSockets answer without a match: %s", r.raw)
 	}
-	a.socket(t, c.sid).SetData(map[string]any{"user": "ann"})
+	a.socket(t, c.SID).SetData(map[string]any{"user": "ann"})
 	nodeRequest(t, rdb, map[string]any{"uid": nodeUID, "requestId": "f1", "type": 5, "opts": map[string]any{"rooms": []string{"r"}, "except": []string{}}})
 	if r, err = receive(ps); err != nil {
 		t.Fatal(err)
 	}
 	socks, _ := field(r.value, "sockets").([]any)
-	if len(socks) != 1 || field(socks[0], "id") != c.sid {
-		t.Fatalf("fetchSockets of room r: %s, want socket %s", r.raw, c.sid)
+	if len(socks) != 1 || field(socks[0], "id") != c.SID {
+		t.Fatalf("fetchSockets of room r: %s, want socket %s", r.raw, c.SID)
 	}
 	rooms, _ := field(socks[0], "rooms").([]any)
 	got := []string{}
@@ -276,7 +278,7 @@ func checkFetchAnswers(t *testing.T, addr string) {
 		got = append(got, r.(string))
 	}
 	sort.Strings(got)
-	want := []string{c.sid, "r"}
+	want := []string{c.SID, "r"}
 	sort.Strings(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("socket rooms %v, want %v", got, want)
@@ -298,7 +300,7 @@ func checkFetchAnswers(t *testing.T, addr string) {
 	}
 	// A socket without data has Node's default, {}.
 	c2 := dialClient(t, a.url)
-	nodeRequest(t, rdb, map[string]any{"uid": nodeUID, "requestId": "f2", "type": 5, "opts": map[string]any{"rooms": []string{c2.sid}, "except": []string{}}})
+	nodeRequest(t, rdb, map[string]any{"uid": nodeUID, "requestId": "f2", "type": 5, "opts": map[string]any{"rooms": []string{c2.SID}, "except": []string{}}})
 	if r, err = receive(ps); err != nil {
 		t.Fatal(err)
 	}
@@ -315,16 +317,16 @@ func checkBroadcastAck(t *testing.T, addr string) {
 	a := startGoNode(t, addr, Options{})
 	rdb := newRedis(t, addr)
 	c1 := dialClient(t, a.url)
-	c1.join("r")
+	join(c1, "r")
 	c2 := dialClient(t, a.url)
-	c2.join("r")
+	join(c2, "r")
 	c3 := dialClient(t, a.url)
-	c3.join("r")
+	join(c3, "r")
 	ps := listen(t, rdb, respChan)
 	req := map[string]any{
 		"uid": nodeUID, "requestId": "ack1", "type": 7,
 		"packet": map[string]any{"type": 2, "data": []any{"ping", 1}, "nsp": chatNsp},
-		"opts":   map[string]any{"rooms": []string{"r"}, "except": []string{c3.sid}, "flags": map[string]any{"timeout": 2000}},
+		"opts":   map[string]any{"rooms": []string{"r"}, "except": []string{c3.SID}, "flags": map[string]any{"timeout": 2000}},
 	}
 	if err := rdb.Publish(context.Background(), reqChan, mustMsgpack(t, req)).Err(); err != nil {
 		t.Fatal(err)
@@ -336,19 +338,19 @@ func checkBroadcastAck(t *testing.T, addr string) {
 	if string(r.raw) != `{"type":8,"requestId":"ack1","clientCount":2}` {
 		t.Fatalf("client count answer %s, want {type: 8, requestId, clientCount: 2}", r.raw)
 	}
-	ev1 := c1.mustGet("ping")
-	ev2 := c2.mustGet("ping")
-	if ev1.ackID < 0 || ev2.ackID < 0 || !reflect.DeepEqual(ev1.args, []any{float64(1)}) {
+	ev1 := c1.MustGet("ping")
+	ev2 := c2.MustGet("ping")
+	if ev1.AckID < 0 || ev2.AckID < 0 || !reflect.DeepEqual(ev1.Args, []any{float64(1)}) {
 		t.Fatalf("clients got %+v, %+v: not asked for an acknowledgement", ev1, ev2)
 	}
-	c1.ack(ev1.ackID, "pong", 2)
+	c1.Ack(ev1.AckID, "pong", 2)
 	if r, err = receive(ps); err != nil {
 		t.Fatal(err)
 	}
 	if r.json || field(r.value, "type") != float64(9) || field(r.value, "requestId") != "ack1" || field(r.value, "packet") != "pong" {
 		t.Fatalf("ack answer %v (json %v), want msgpack {type: 9, requestId: ack1, packet: pong}", r.value, r.json)
 	}
-	c2.ackBinary(ev2.ackID, []byte{7, 8})
+	c2.AckBinary(ev2.AckID, []byte{7, 8})
 	if r, err = receive(ps); err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +359,7 @@ func checkBroadcastAck(t *testing.T, addr string) {
 	}
 	// c3 was excepted: the sentinel shows it got nothing.
 	nodeBroadcast(t, rdb, nodeUID, []any{"sentinel"}, nil, nil, nil)
-	if err := c3.nothingBefore("sentinel"); err != nil {
+	if err := c3.NothingBefore("sentinel"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -370,7 +372,7 @@ func checkBroadcastAckFromGo(t *testing.T, addr string) {
 	ps := listen(t, rdb, reqChan) // the pretend Node server
 	waitNumSub(t, rdb, 2)
 	c := dialClient(t, a.url)
-	c.join("r")
+	join(c, "r")
 	type result struct {
 		answers [][]any
 		err     error
@@ -396,8 +398,8 @@ func checkBroadcastAckFromGo(t *testing.T, addr string) {
 	if o := field(r.value, "opts"); !reflect.DeepEqual(o, map[string]any{"rooms": []any{"r"}, "except": []any{}, "flags": map[string]any{"timeout": float64(wait.Milliseconds())}}) {
 		t.Fatalf("opts %v", o)
 	}
-	ev := c.mustGet("question")
-	c.ack(ev.ackID, "from-go", "second")
+	ev := c.MustGet("question")
+	c.Ack(ev.AckID, "from-go", "second")
 	count, _ := json.Marshal(map[string]any{"type": 8, "requestId": id, "clientCount": 1})
 	if err := rdb.Publish(context.Background(), respChan, count).Err(); err != nil {
 		t.Fatal(err)
@@ -443,19 +445,19 @@ func checkValues(t *testing.T, addr string) {
 	a := startGoNode(t, addr, Options{})
 	rdb := newRedis(t, addr)
 	c := dialClient(t, a.url)
-	c.join("r")
+	join(c, "r")
 	date := time.Date(2024, 5, 6, 7, 8, 9, 500e6, time.UTC) // a JavaScript Date, as notepack writes it
 	nodeBroadcast(t, rdb, nodeUID, []any{"vals", map[string]any{
 		"int": 42, "neg": -3, "big": int64(1) << 40, "float": 1.5, "null": nil, "bool": true,
 		"list": []any{1, "two", []any{}}, "date": date, "empty": map[string]any{}, "text": "<&>",
 	}}, []string{"r"}, nil, nil)
-	ev := c.mustGet("vals")
+	ev := c.MustGet("vals")
 	want := map[string]any{
 		"int": float64(42), "neg": float64(-3), "big": float64(1 << 40), "float": 1.5, "null": nil, "bool": true,
 		"list": []any{float64(1), "two", []any{}}, "date": "2024-05-06T07:08:09.500Z", "empty": map[string]any{}, "text": "<&>",
 	}
-	if !reflect.DeepEqual(first(ev.args), want) {
-		t.Fatalf("client got %v, want %v", first(ev.args), want)
+	if !reflect.DeepEqual(first(ev.Args), want) {
+		t.Fatalf("client got %v, want %v", first(ev.Args), want)
 	}
 }
 
@@ -465,20 +467,20 @@ func checkRoomsExceptVolatile(t *testing.T, addr string) {
 	a := startGoNode(t, addr, Options{})
 	rdb := newRedis(t, addr)
 	in := dialClient(t, a.url)
-	in.join("r")
+	join(in, "r")
 	excluded := dialClient(t, a.url)
-	excluded.join("r")
-	excluded.join("quiet")
+	join(excluded, "r")
+	join(excluded, "quiet")
 	outside := dialClient(t, a.url)
 
 	nodeBroadcast(t, rdb, nodeUID, []any{"news"}, []string{"r"}, []string{"quiet"}, nil)
 	nodeBroadcast(t, rdb, nodeUID, []any{"to-other-room"}, []string{"elsewhere"}, nil, nil)
 	nodeBroadcast(t, rdb, nodeUID, []any{"sentinel"}, nil, nil, nil)
-	if before, _, err := in.until("sentinel"); err != nil || !slices.Equal(names(before), []string{"news"}) {
-		t.Fatalf("member got %v before the sentinel (%v), want [news]", names(before), err)
+	if before, _, err := in.Until("sentinel"); err != nil || !slices.Equal(siotest.Names(before), []string{"news"}) {
+		t.Fatalf("member got %v before the sentinel (%v), want [news]", siotest.Names(before), err)
 	}
-	for _, c := range []*sioClient{excluded, outside} {
-		if err := c.nothingBefore("sentinel"); err != nil {
+	for _, c := range []*siotest.Client{excluded, outside} {
+		if err := c.NothingBefore("sentinel"); err != nil {
 			t.Fatalf("non-recipient: %v", err)
 		}
 	}
@@ -486,7 +488,7 @@ func checkRoomsExceptVolatile(t *testing.T, addr string) {
 	// Written by Go: a socket's room broadcast (except itself), volatile;
 	// rooms given twice are one (Node's Set).
 	ps := listen(t, rdb, bcastChan+"*")
-	sock := a.socket(t, in.sid)
+	sock := a.socket(t, in.SID)
 	if err := sock.To("r", "r").Volatile().Emit("cursor", map[string]any{"x": 0.5}); err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +500,7 @@ func checkRoomsExceptVolatile(t *testing.T, addr string) {
 	if len(arr) != 3 || r.channel != bcastChan+"r#" {
 		t.Fatalf("published %v on %s", r.value, r.channel)
 	}
-	if want := map[string]any{"rooms": []any{"r"}, "except": []any{in.sid}, "flags": map[string]any{"volatile": true}}; !reflect.DeepEqual(arr[2], want) {
+	if want := map[string]any{"rooms": []any{"r"}, "except": []any{in.SID}, "flags": map[string]any{"volatile": true}}; !reflect.DeepEqual(arr[2], want) {
 		t.Fatalf("opts %v, want %v", arr[2], want)
 	}
 	if err := a.nsp.Latest("cursor-1").Emit("pos", 1); err != nil {
@@ -519,11 +521,11 @@ func checkBinary(t *testing.T, addr string) {
 	a := startGoNode(t, addr, Options{})
 	rdb := newRedis(t, addr)
 	c := dialClient(t, a.url)
-	c.join("r")
+	join(c, "r")
 	nodeBroadcast(t, rdb, nodeUID, []any{"bin", []byte{1, 2, 3}, map[string]any{"nested": []byte{4}}}, []string{"r"}, nil, nil)
-	ev := c.mustGet("bin")
-	if want := []any{[]byte{1, 2, 3}, map[string]any{"nested": []byte{4}}}; !reflect.DeepEqual(ev.args, want) {
-		t.Fatalf("client got %v, want %v", ev.args, want)
+	ev := c.MustGet("bin")
+	if want := []any{[]byte{1, 2, 3}, map[string]any{"nested": []byte{4}}}; !reflect.DeepEqual(ev.Args, want) {
+		t.Fatalf("client got %v, want %v", ev.Args, want)
 	}
 
 	ps := listen(t, rdb, bcastChan+"*")
@@ -552,34 +554,34 @@ func checkRemoteJoin(t *testing.T, addr string) {
 	a := startGoNode(t, addr, Options{})
 	rdb := newRedis(t, addr)
 	c := dialClient(t, a.url)
-	c.join("r")
+	join(c, "r")
 	other := dialClient(t, a.url)
-	other.join("r")
+	join(other, "r")
 	opts := func(rooms, except []string) map[string]any {
 		return map[string]any{"rooms": rooms, "except": except}
 	}
-	nodeRequest(t, rdb, map[string]any{"type": 2, "opts": opts([]string{"r"}, []string{other.sid}), "rooms": []string{"joined-by-emitter"}})
+	nodeRequest(t, rdb, map[string]any{"type": 2, "opts": opts([]string{"r"}, []string{other.SID}), "rooms": []string{"joined-by-emitter"}})
 	nodeBroadcast(t, rdb, "emitter", []any{"to-new-room"}, []string{"joined-by-emitter"}, nil, nil)
-	c.mustGet("to-new-room")
+	c.MustGet("to-new-room")
 	nodeBroadcast(t, rdb, "emitter", []any{"sentinel"}, nil, nil, nil)
-	if err := other.nothingBefore("sentinel"); err != nil {
+	if err := other.NothingBefore("sentinel"); err != nil {
 		t.Fatalf("excepted socket: %v", err)
 	}
-	if !a.socket(t, c.sid).InRoom("joined-by-emitter") {
+	if !a.socket(t, c.SID).InRoom("joined-by-emitter") {
 		t.Fatal("not in the room")
 	}
 	nodeRequest(t, rdb, map[string]any{"type": 3, "opts": opts([]string{}, []string{}), "rooms": []string{"r"}})
 	nodeBroadcast(t, rdb, "emitter", []any{"to-r"}, []string{"r"}, nil, nil)
 	nodeBroadcast(t, rdb, "emitter", []any{"sentinel"}, nil, nil, nil)
-	for _, cl := range []*sioClient{c, other} {
-		if err := cl.nothingBefore("sentinel"); err != nil {
+	for _, cl := range []*siotest.Client{c, other} {
+		if err := cl.NothingBefore("sentinel"); err != nil {
 			t.Fatalf("after socketsLeave: %v", err)
 		}
 	}
 	nodeRequest(t, rdb, map[string]any{"type": 4, "opts": opts([]string{"joined-by-emitter"}, []string{}), "close": false})
-	c.mustGet("disconnect")
+	c.MustGet("disconnect")
 	nodeBroadcast(t, rdb, "emitter", []any{"sentinel"}, nil, nil, nil)
-	if err := other.nothingBefore("sentinel"); err != nil {
+	if err := other.NothingBefore("sentinel"); err != nil {
 		t.Fatalf("disconnectSockets of another room: %v", err)
 	}
 }
@@ -591,23 +593,23 @@ func checkLegacyRemoteJoin(t *testing.T, addr string) {
 	rdb := newRedis(t, addr)
 	c := dialClient(t, a.url)
 	ps := listen(t, rdb, respChan)
-	nodeRequest(t, rdb, map[string]any{"uid": nodeUID, "requestId": "j1", "type": 2, "sid": c.sid, "room": "legacy"})
+	nodeRequest(t, rdb, map[string]any{"uid": nodeUID, "requestId": "j1", "type": 2, "sid": c.SID, "room": "legacy"})
 	r, err := receive(ps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(r.raw) != `{"requestId":"j1"}` || !a.socket(t, c.sid).InRoom("legacy") {
-		t.Fatalf("remoteJoin answer %s (in room %v)", r.raw, a.socket(t, c.sid).InRoom("legacy"))
+	if string(r.raw) != `{"requestId":"j1"}` || !a.socket(t, c.SID).InRoom("legacy") {
+		t.Fatalf("remoteJoin answer %s (in room %v)", r.raw, a.socket(t, c.SID).InRoom("legacy"))
 	}
-	nodeRequest(t, rdb, map[string]any{"uid": nodeUID, "requestId": "j2", "type": 3, "sid": c.sid, "room": "legacy"})
-	if r, err = receive(ps); err != nil || string(r.raw) != `{"requestId":"j2"}` || a.socket(t, c.sid).InRoom("legacy") {
+	nodeRequest(t, rdb, map[string]any{"uid": nodeUID, "requestId": "j2", "type": 3, "sid": c.SID, "room": "legacy"})
+	if r, err = receive(ps); err != nil || string(r.raw) != `{"requestId":"j2"}` || a.socket(t, c.SID).InRoom("legacy") {
 		t.Fatalf("remoteLeave answer %s, %v", r.raw, err)
 	}
-	nodeRequest(t, rdb, map[string]any{"uid": nodeUID, "requestId": "j3", "type": 4, "sid": c.sid, "close": true})
+	nodeRequest(t, rdb, map[string]any{"uid": nodeUID, "requestId": "j3", "type": 4, "sid": c.SID, "close": true})
 	if r, err = receive(ps); err != nil || string(r.raw) != `{"requestId":"j3"}` {
 		t.Fatalf("remoteDisconnect answer %s, %v", r.raw, err)
 	}
-	c.mustGet("disconnect")
+	c.MustGet("disconnect")
 }
 
 // The allSockets request of older Node servers: socket ids.
@@ -615,7 +617,7 @@ func checkSocketsRequest(t *testing.T, addr string) {
 	a := startGoNode(t, addr, Options{})
 	rdb := newRedis(t, addr)
 	c := dialClient(t, a.url)
-	c.join("r")
+	join(c, "r")
 	_ = dialClient(t, a.url)
 	ps := listen(t, rdb, respChan)
 	nodeRequest(t, rdb, map[string]any{"uid": nodeUID, "requestId": "s1", "type": 0, "rooms": []string{"r"}})
@@ -623,7 +625,7 @@ func checkSocketsRequest(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"requestId":"s1","sockets":["` + c.sid + `"]}`; string(r.raw) != want {
+	if want := `{"requestId":"s1","sockets":["` + c.SID + `"]}`; string(r.raw) != want {
 		t.Fatalf("answer %s, want %s", r.raw, want)
 	}
 }
@@ -687,8 +689,8 @@ func checkOwnAndLocal(t *testing.T, addr string) {
 		t.Fatalf("the broadcast was not published: %v", err)
 	}
 	nodeBroadcast(t, rdb, nodeUID, []any{"sentinel"}, nil, nil, nil)
-	if before, _, err := c.until("sentinel"); err != nil || !slices.Equal(names(before), []string{"once"}) {
-		t.Fatalf("got %v before the sentinel (%v), want [once]", names(before), err)
+	if before, _, err := c.Until("sentinel"); err != nil || !slices.Equal(siotest.Names(before), []string{"once"}) {
+		t.Fatalf("got %v before the sentinel (%v), want [once]", siotest.Names(before), err)
 	}
 	if _, err := receive(ps); err != nil { // the sentinel itself
 		t.Fatal(err)
@@ -699,7 +701,7 @@ func checkOwnAndLocal(t *testing.T, addr string) {
 	}
 	local := a.nsp.Local()
 	local.SocketsJoin("local-room")
-	if !a.socket(t, c.sid).InRoom("local-room") {
+	if !a.socket(t, c.SID).InRoom("local-room") {
 		t.Fatal("local socketsJoin did not join")
 	}
 	if err := a.nsp.Emit("published"); err != nil {
@@ -712,25 +714,25 @@ func checkOwnAndLocal(t *testing.T, addr string) {
 	if arr, _ := r.value.([]any); len(arr) < 2 || !reflect.DeepEqual(field(arr[1], "data"), []any{"published"}) {
 		t.Fatalf("first message after the local ones: %v (local ones must not be published)", r.value)
 	}
-	if before, _, err := c.until("published"); err != nil || !slices.Equal(names(before), []string{"local-only"}) {
-		t.Fatalf("client got %v before published (%v)", names(before), err)
+	if before, _, err := c.Until("published"); err != nil || !slices.Equal(siotest.Names(before), []string{"local-only"}) {
+		t.Fatalf("client got %v before published (%v)", siotest.Names(before), err)
 	}
 
 	// SocketsJoin across the cluster: done here at once, published once,
 	// and not redone when it comes back.
-	a.nsp.To(c.sid).SocketsJoin("cluster-room")
-	if !a.socket(t, c.sid).InRoom("cluster-room") {
+	a.nsp.To(c.SID).SocketsJoin("cluster-room")
+	if !a.socket(t, c.SID).InRoom("cluster-room") {
 		t.Fatal("socketsJoin did not join here at once")
 	}
-	if r, err = receive(ps); err != nil || r.channel != reqChan || string(r.raw) != `{"uid":"`+a.adapter().UID()+`","type":2,"opts":{"rooms":["`+c.sid+`"],"except":[]},"rooms":["cluster-room"]}` {
+	if r, err = receive(ps); err != nil || r.channel != reqChan || string(r.raw) != `{"uid":"`+a.adapter().UID()+`","type":2,"opts":{"rooms":["`+c.SID+`"],"except":[]},"rooms":["cluster-room"]}` {
 		t.Fatalf("socketsJoin request %s on %s (%v)", r.raw, r.channel, err)
 	}
-	a.socket(t, c.sid).Leave("cluster-room")
+	a.socket(t, c.SID).Leave("cluster-room")
 	// Had the request come back and been applied, the socket would be in
 	// the room again by the time a later broadcast is delivered.
 	nodeBroadcast(t, rdb, nodeUID, []any{"to-cluster-room"}, []string{"cluster-room"}, nil, nil)
 	nodeBroadcast(t, rdb, nodeUID, []any{"sentinel"}, nil, nil, nil)
-	if err := c.nothingBefore("sentinel"); err != nil {
+	if err := c.NothingBefore("sentinel"); err != nil {
 		t.Fatalf("own socketsJoin request applied twice: %v", err)
 	}
 }
