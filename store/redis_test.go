@@ -1,161 +1,50 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/socketio-go/chatserver/chat"
+	"github.com/socketio-go/chatserver/internal/redistest"
 	"github.com/socketio-go/chatserver/store"
 	"github.com/socketio-go/chatserver/store/storetest"
 )
 
-// The Redis tests run against a private redis-server started by TestMain on a
-// free port, never the system one on 6379. Without the binary they skip,
-// unless CI=true, where a missing Redis is a failure.
-
-const redisBinary = "/usr/bin/redis-server"
+// The Redis tests run against a private redis-server (internal/redistest)
+// started by TestMain on a free port, never the system one on 6379. Without
+// the binary they skip, unless CI=true, where a missing Redis is a failure.
 
 var (
-	sharedRedis   *redisServer
-	redisSkipWhy  string
+	sharedRedis   *redistest.Server
+	redisErr      error // why there is no sharedRedis
 	prefixCounter atomic.Int64
 )
 
 func TestMain(m *testing.M) {
-	srv, err := startRedis(0)
-	if err != nil {
-		redisSkipWhy = err.Error()
-	} else {
-		sharedRedis = srv
-	}
+	sharedRedis, redisErr = redistest.Launch()
 	code := m.Run()
 	if sharedRedis != nil {
-		if err := sharedRedis.stop(); err != nil {
+		if err := sharedRedis.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "stopping redis-server:", err)
 		}
 	}
 	os.Exit(code)
 }
 
-// redisServer is one redis-server process without persistence.
-type redisServer struct {
-	port int
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{} // closed when the process has exited
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startRedis starts redis-server on port, or on a free port if port is 0,
-// and waits until it answers PING.
-func startRedis(port int) (*redisServer, error) {
-	if _, err := os.Stat(redisBinary); err != nil {
-		return nil, fmt.Errorf("%s not available (%v); install redis-server to run the Redis backend tests", redisBinary, err)
-	}
-	if port == 0 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("finding a free port: %w", err)
-		}
-		port = l.Addr().(*net.TCPAddr).Port
-		l.Close()
-	}
-	if port == 6379 {
-		return nil, errors.New("refusing to use the system Redis port 6379")
-	}
-	s := &redisServer{port: port, out: &syncBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(redisBinary,
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no",
-		"--dir", os.TempDir(), "--dbfilename", fmt.Sprintf("chatserver-test-%d.rdb", port))
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting redis-server: %w", err)
-	}
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.done)
-	}()
-	rdb := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1})
-	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := rdb.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return s, nil
-		}
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("redis-server exited at startup: %s", s.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			_ = s.stop()
-			return nil, fmt.Errorf("redis-server on port %d not ready: %v\n%s", port, err, s.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *redisServer) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
-
-// stop terminates the server by PID, killing it if it does not exit soon.
-func (s *redisServer) stop() error {
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
-	}
-	select {
-	case <-s.done:
-		return nil
-	case <-time.After(10 * time.Second):
-	}
-	if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
-	}
-	<-s.done
-	return nil
-}
-
 // needRedis skips the test when there is no redis-server, or fails it on CI.
-func needRedis(t *testing.T) *redisServer {
+func needRedis(t *testing.T) *redistest.Server {
 	t.Helper()
 	if sharedRedis == nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Redis backend tests need redis-server: %s", redisSkipWhy)
-		}
-		t.Skipf("skipping Redis backend test: %s", redisSkipWhy)
+		redistest.SkipOrFail(t, redisErr)
 	}
 	return sharedRedis
 }
@@ -166,9 +55,9 @@ func newClient(t *testing.T) *redis.Client {
 	return clientFor(t, needRedis(t))
 }
 
-func clientFor(t *testing.T, s *redisServer) *redis.Client {
+func clientFor(t *testing.T, s *redistest.Server) *redis.Client {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: s.addr()})
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr()})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
 }
@@ -457,12 +346,12 @@ func TestRedisConcurrentSweepersReportOnce(t *testing.T) {
 
 func TestRedisRestartReconnects(t *testing.T) {
 	needRedis(t)
-	srv, err := startRedis(0)
+	srv, err := redistest.Launch()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := srv.stop(); err != nil {
+		if err := srv.Stop(); err != nil {
 			t.Error(err)
 		}
 	})
@@ -479,18 +368,14 @@ func TestRedisRestartReconnects(t *testing.T) {
 	_, err = history.Append(ctx, chat.Message{Room: "lobby", Text: "before"})
 	must(t, err)
 
-	must(t, srv.stop())
+	must(t, srv.Stop())
 	// While Redis is down operations fail rather than hang.
 	opCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	if _, err := presence.Members(opCtx, "lobby"); err == nil {
 		t.Fatal("Members succeeded with Redis down")
 	}
 	cancel()
-	restarted, err := startRedis(srv.port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv = restarted // stopped by the cleanup above
+	must(t, srv.Restart()) // on the same port, stopped by the cleanup above
 
 	// Without persistence the data is gone, but the same client works again
 	// within a bounded time.
