@@ -105,6 +105,15 @@ func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	batch := s.takeLocked()
+	if n := len(batch); n > 1 && batch[n-1].m == msgClose {
+		// What was queued before a server-side close goes out first and
+		// the close packet in the next response, as with Node: a client
+		// handles the packets of a payload only after the close in it
+		// (socket.io-client defers packets by a tick), and by then it has
+		// dropped the acknowledgements it was waiting for.
+		s.queue = append(s.queue, batch[n-1])
+		batch = batch[:n-1]
+	}
 	s.mu.Unlock()
 	size := 0
 	closing := false
