@@ -45,6 +45,18 @@ func (n *Namespace) OnConnection(fn func(*Socket)) {
 	n.nsp.OnConnection(func(s *socketio.Socket) { fn(wrap(s)) })
 }
 
+// OnRecoveryExpired registers the handler run, with Options.Recovery, for
+// each socket that disconnected kept for recovery (Socket.Kept) and whose
+// client did not come back with it in time: data is what SetData stored.
+// The application ends there what it kept for the socket past its
+// OnDisconnect. It runs on a goroutine of its own, shortly after the
+// window (Options.MaxDisconnection) has passed, at once when the client
+// came back too late and got a new socket, and for every kept socket when
+// the server closes.
+func (n *Namespace) OnRecoveryExpired(fn func(id string, data any)) {
+	n.nsp.OnRecoveryExpired(fn)
+}
+
 // Emit sends an event to every socket of the namespace.
 func (n *Namespace) Emit(event string, args ...any) {
 	_ = n.nsp.Emit(event, outgoing(args)...)

@@ -48,6 +48,14 @@ func (s *Socket) Auth() map[string]any { return s.s.Auth() }
 // rooms need not be joined again.
 func (s *Socket) Recovered() bool { return s.s.Recovered() }
 
+// Kept reports, in OnDisconnect, whether the socket is kept for connection
+// state recovery (Options.Recovery, a socket.io-client 3.x or later, and a
+// disconnect the client recovers from: "transport close", "transport
+// error", "ping timeout", "forced close"). Its client may come back with it
+// within Options.MaxDisconnection (then OnConnection sees it Recovered);
+// otherwise the namespace's OnRecoveryExpired handler runs for it.
+func (s *Socket) Kept() bool { return s.s.Kept() }
+
 // RemoteAddr is the client's IP address as seen by this process.
 func (s *Socket) RemoteAddr() string { return s.s.Handshake().Address }
 

@@ -209,9 +209,12 @@ func (c *client) connect(name string, auth []byte, query url.Values) {
 		pid, _ := a["pid"].(string)
 		off, _ := a["offset"].(string)
 		if saved, m := n.rec.restore(pid, off); saved != nil {
-			s.id, s.pid, s.data, s.recovered = saved.sid, saved.pid, saved.data, true
+			s.id, s.pid, s.since, s.data, s.recovered = saved.sid, saved.pid, saved.since, saved.data, true
 			missed, rooms = m, saved.rooms
 		}
+	}
+	if n.rec != nil && !s.recovered {
+		s.since = n.rec.current()
 	}
 	if !s.recovered || c.srv.opts.Recovery.RunMiddleware { // Node skips it for a recovered socket
 		if err := n.admit(s); err != nil {

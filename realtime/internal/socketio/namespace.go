@@ -103,6 +103,19 @@ func (n *Namespace) localMessages(p *Outgoing, opts BroadcastOptions) ([]*engine
 	return msgs, err
 }
 
+// OnRecoveryExpired sets the handler run for each socket kept for
+// connection state recovery (Socket.Kept) whose client did not come back
+// with it in time, with its id and data: the application ends there what it
+// kept for the socket past OnDisconnect. It runs on a goroutine of its own,
+// at most MaxDisconnection/8 + 250 ms after the window closed, at once when
+// the client came back too late for what it missed, and for every kept
+// socket during Server.Close. Without recovery it never runs.
+func (n *Namespace) OnRecoveryExpired(fn func(id string, data any)) {
+	if n.rec != nil {
+		n.rec.setOnExpire(fn)
+	}
+}
+
 // OnServerSideEmit sets the handler of an event other servers of the
 // cluster send with ServerSideEmit; ack is nil unless the sender waits for
 // an answer (then the first argument is the answer).

@@ -21,7 +21,15 @@ import (
 // kept is the encoded messages the broadcast sent anyway: storing costs a
 // reference, not a copy. Sessions and events are kept in memory, on the
 // server the client was on (with sticky sessions, the one it comes back
-// to).
+// to), so a server that shuts down keeps nothing: its sockets are not
+// kept, and those kept from earlier drops expire when it closes.
+//
+// Only protocol 5 sockets are kept (socket.io-client 2.x cannot recover).
+// A kept session that is not recovered within MaxDisconnection expires:
+// the namespace's OnRecoveryExpired handler gets its id and data, so the
+// application can end what it held for it. The same happens at once when
+// its client comes back too late for the events it missed (the offset is
+// no longer kept) and gets a new socket instead.
 
 // DefaultMaxDisconnection is how long a disconnected session stays
 // recoverable, as in Node.
@@ -38,14 +46,16 @@ type RecoveryOptions struct {
 }
 
 // recoverableReasons are the disconnects after which a client comes back
-// by itself (Node's RECOVERABLE_DISCONNECT_REASONS).
+// by itself (Node's RECOVERABLE_DISCONNECT_REASONS, less "server shutting
+// down": what this server keeps does not outlive it).
 var recoverableReasons = map[string]bool{
 	"transport error": true, "transport close": true, "forced close": true,
-	"ping timeout": true, "server shutting down": true, ReasonForcedServerClose: true,
+	"ping timeout": true, ReasonForcedServerClose: true,
 }
 
 type savedSession struct {
 	sid, pid string
+	since    int64 // the newest offset when the socket connected
 	rooms    []string
 	data     any
 	left     time.Time
@@ -65,8 +75,10 @@ type recovery struct {
 	mu       sync.Mutex
 	next     int64
 	packets  []storedPacket // by offset, oldest first
+	dropped  int64          // the newest offset expired from packets
 	sessions map[string]*savedSession
 	sweeper  *time.Timer
+	onExpire func(id string, data any)
 }
 
 func newRecovery(o *RecoveryOptions) *recovery {
@@ -75,6 +87,13 @@ func newRecovery(o *RecoveryOptions) *recovery {
 		r.max = DefaultMaxDisconnection
 	}
 	return r
+}
+
+// current is the newest offset reserved so far.
+func (r *recovery) current() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.next
 }
 
 // offset reserves the next offset.
@@ -91,7 +110,6 @@ func (r *recovery) store(offset int64, opts BroadcastOptions, msgs []*engineio.M
 	opts.Rooms = append([]string(nil), opts.Rooms...)
 	opts.Except = append([]string(nil), opts.Except...)
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	// Offsets are reserved before encoding; keep the list sorted even if
 	// two broadcasts finish out of order.
 	i := len(r.packets)
@@ -101,65 +119,137 @@ func (r *recovery) store(offset int64, opts BroadcastOptions, msgs []*engineio.M
 	r.packets = append(r.packets, storedPacket{})
 	copy(r.packets[i+1:], r.packets[i:])
 	r.packets[i] = storedPacket{offset: offset, opts: opts, msgs: msgs, at: now}
-	r.expireLocked(now)
+	gone, fn := r.expireLocked(now), r.onExpire
+	r.mu.Unlock()
+	goExpire(fn, gone)
 }
 
 // expireLocked drops what is older than max, and arms the sweep that does
-// the same for sessions while anything is kept.
-func (r *recovery) expireLocked(now time.Time) {
+// the same for sessions while anything is kept. It returns the sessions
+// that expired, for the caller to hand to onExpire once unlocked.
+func (r *recovery) expireLocked(now time.Time) []*savedSession {
 	cut := 0
 	for cut < len(r.packets) && now.Sub(r.packets[cut].at) > r.max {
 		cut++
 	}
 	if cut > 0 {
+		r.dropped = r.packets[cut-1].offset
 		clear(r.packets[:cut])
 		r.packets = r.packets[cut:]
 	}
+	var gone []*savedSession
 	for pid, s := range r.sessions {
 		if now.Sub(s.left) > r.max {
 			delete(r.sessions, pid)
+			gone = append(gone, s)
 		}
 	}
 	if r.sweeper == nil && (len(r.packets) > 0 || len(r.sessions) > 0) {
-		r.sweeper = time.AfterFunc(r.max/4+time.Second, r.sweep)
+		r.sweeper = time.AfterFunc(r.sweepEvery(), r.sweep)
 	}
+	return gone
 }
+
+// sweepEvery is how often expiry runs while anything is kept: a session
+// expires at most this long after its window.
+func (r *recovery) sweepEvery() time.Duration { return r.max/8 + 250*time.Millisecond }
 
 func (r *recovery) sweep() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.sweeper = nil
-	r.expireLocked(time.Now())
+	gone, fn := r.expireLocked(time.Now()), r.onExpire
+	r.mu.Unlock()
+	expire(fn, gone)
+}
+
+// expire hands expired sessions to the namespace's handler.
+func expire(fn func(id string, data any), gone []*savedSession) {
+	if fn == nil {
+		return
+	}
+	for _, s := range gone {
+		fn(s.sid, s.data)
+	}
+}
+
+// goExpire is expire off the caller's goroutine, for callers on a hot path
+// (a broadcast, a connect).
+func goExpire(fn func(id string, data any), gone []*savedSession) {
+	if fn != nil && len(gone) > 0 {
+		go expire(fn, gone)
+	}
 }
 
 // persist keeps a socket that left for a reason its client recovers from.
 func (r *recovery) persist(s *Socket, rooms []string) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sessions[s.pid] = &savedSession{sid: s.id, pid: s.pid, rooms: rooms, data: s.data, left: time.Now()}
-	r.expireLocked(time.Now())
+	r.sessions[s.pid] = &savedSession{sid: s.id, pid: s.pid, since: s.since, rooms: rooms, data: s.data, left: time.Now()}
+	gone, fn := r.expireLocked(time.Now()), r.onExpire
+	r.mu.Unlock()
+	goExpire(fn, gone)
+}
+
+// setOnExpire sets the handler of expired sessions.
+func (r *recovery) setOnExpire(fn func(id string, data any)) {
+	r.mu.Lock()
+	r.onExpire = fn
+	r.mu.Unlock()
+}
+
+// drain expires every kept session now and forgets the kept events: the
+// server is closing, and what it kept goes with it.
+func (r *recovery) drain() {
+	r.mu.Lock()
+	gone := make([]*savedSession, 0, len(r.sessions))
+	for _, s := range r.sessions {
+		gone = append(gone, s)
+	}
+	clear(r.sessions)
+	clear(r.packets)
+	r.packets = r.packets[:0]
+	r.dropped = r.next
+	if r.sweeper != nil {
+		r.sweeper.Stop()
+		r.sweeper = nil
+	}
+	fn := r.onExpire
+	r.mu.Unlock()
+	expire(fn, gone)
 }
 
 // restore returns the session with pid and the messages it missed after
 // offset, or nil when the session or the offset is not known (any more).
+//
+// A client that received no kept event has no offset to send (Node then
+// refuses the recovery); here it gets what was kept since its socket
+// connected, as long as none of that has expired.
 func (r *recovery) restore(pid, offset string) (*savedSession, [][]*engineio.Message) {
-	off, err := strconv.ParseInt(offset, 10, 64)
-	if err != nil {
-		return nil, nil
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.sessions[pid]
-	if s == nil || time.Since(s.left) > r.max {
+	if s == nil {
 		return nil, nil
 	}
-	i := sort.Search(len(r.packets), func(i int) bool { return r.packets[i].offset >= off })
-	if i == len(r.packets) || r.packets[i].offset != off {
-		return nil, nil // older than what is kept: the client must start over
+	var i int
+	ok := time.Since(s.left) <= r.max
+	if offset == "" {
+		ok = ok && r.dropped <= s.since
+		i = sort.Search(len(r.packets), func(i int) bool { return r.packets[i].offset > s.since }) - 1
+	} else {
+		off, err := strconv.ParseInt(offset, 10, 64)
+		i = sort.Search(len(r.packets), func(i int) bool { return r.packets[i].offset >= off })
+		ok = ok && err == nil && i < len(r.packets) && r.packets[i].offset == off
+	}
+	if !ok {
+		// Too late, or older than what is kept: the client starts over
+		// with a new socket, and this session will not come back.
+		delete(r.sessions, pid)
+		goExpire(r.onExpire, []*savedSession{s})
+		return nil, nil
 	}
 	delete(r.sessions, pid)
 	var missed [][]*engineio.Message
-	for _, p := range r.packets[i+1:] {
+	for _, p := range r.packets[i+1:] { // i is -1 when everything kept is missed
 		if includes(s.rooms, p.opts) {
 			missed = append(missed, p.msgs)
 		}

@@ -66,7 +66,21 @@ func (s *Server) Engine() *engineio.Server { return s.engine }
 
 // Close closes every connection as a restart would look to clients (they
 // reconnect by themselves) and waits, at most until ctx ends.
-func (s *Server) Close(ctx context.Context) error { return s.engine.Close(ctx) }
+func (s *Server) Close(ctx context.Context) error {
+	err := s.engine.Close(ctx)
+	s.mu.RLock()
+	nsps := make([]*Namespace, 0, len(s.nsps))
+	for _, n := range s.nsps {
+		nsps = append(nsps, n)
+	}
+	s.mu.RUnlock()
+	for _, n := range nsps {
+		if n.rec != nil {
+			n.rec.drain()
+		}
+	}
+	return err
+}
 
 // Of returns the namespace with the name, creating it. Clients can only
 // join namespaces that exist.

@@ -27,10 +27,12 @@ var (
 type Socket struct {
 	id        string
 	pid       string // private session id, for recovery
+	since     int64  // the newest recovery offset when it connected
 	nsp       *Namespace
 	client    *client
 	auth      map[string]any
 	recovered bool
+	kept      bool // kept for recovery when it disconnected
 
 	mu           sync.Mutex
 	connected    bool
@@ -58,6 +60,16 @@ func newSocket(n *Namespace, c *client, auth map[string]any) *Socket {
 // rooms and data as before a short disconnection, and the events it
 // missed delivered before its CONNECT.
 func (s *Socket) Recovered() bool { return s.recovered }
+
+// Kept reports, once the socket has disconnected (in its OnDisconnect
+// handlers), whether it is kept for connection state recovery: its client
+// may come back with it within MaxDisconnection, and otherwise the
+// namespace's OnRecoveryExpired handler runs for it.
+func (s *Socket) Kept() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.kept
+}
 
 // ID is the socket's id (also the name of the room only it is in).
 func (s *Socket) ID() string { return s.id }
@@ -313,7 +325,10 @@ func (s *Socket) onClose(reason string) {
 	acks := s.acks
 	s.acks = nil
 	s.mu.Unlock()
-	if s.nsp.rec != nil && recoverableReasons[reason] {
+	if s.nsp.rec != nil && s.client.proto == 5 && recoverableReasons[reason] {
+		s.mu.Lock()
+		s.kept = true
+		s.mu.Unlock()
 		s.nsp.rec.persist(s, s.nsp.adapter.Rooms(s))
 	}
 	s.nsp.remove(s)
