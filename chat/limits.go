@@ -18,6 +18,12 @@ const (
 	// the stored message; it is only for matching optimistic UI entries.
 	MaxClientIDLen = 64
 
+	// PostedRemembered is how many of a connection's recent messages are
+	// remembered by clientId, so that one sent again because its ack was
+	// lost with the connection is answered with the stored copy instead of
+	// being stored twice.
+	PostedRemembered = 32
+
 	// HistoryOnJoin is how many recent messages a join returns, enough to
 	// fill a screen without making the join ack large.
 	HistoryOnJoin = 100

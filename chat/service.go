@@ -3,6 +3,8 @@ package chat
 import (
 	"context"
 	"log/slog"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,6 +21,14 @@ type Service struct {
 	// logger receives cleanup failures that have no caller to return to
 	// (Session.Close).
 	logger *slog.Logger
+
+	// mu guards away and departed. A Session may take it while holding its
+	// own mu, never the other way round.
+	mu sync.Mutex
+	// away holds the suspended sessions of this process by folded name.
+	away map[string]*Session
+	// departed announces the users this service removed by itself.
+	departed func(u User, rooms []string)
 }
 
 // NewService builds a Service over the given backends.
@@ -29,7 +39,56 @@ func NewService(names Names, presence Presence, history History) *Service {
 		history:  history,
 		now:      time.Now,
 		logger:   slog.Default(),
+		away:     make(map[string]*Session),
 	}
+}
+
+// OnDeparture sets how the service announces a user it removed from their
+// rooms by itself, rather than at their connection's request: one whose
+// connection dropped (Session.Suspend) and whose name someone registered
+// meanwhile. Set it before the first session starts.
+func (s *Service) OnDeparture(fn func(u User, rooms []string)) {
+	s.mu.Lock()
+	s.departed = fn
+	s.mu.Unlock()
+}
+
+func foldName(name string) string { return strings.ToLower(name) }
+
+// setAway records the suspended session holding name.
+func (s *Service) setAway(name string, ss *Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.away[foldName(name)] = ss
+}
+
+// forgetAway forgets ss as the suspended session holding name.
+func (s *Service) forgetAway(name string, ss *Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.away[foldName(name)] == ss {
+		delete(s.away, foldName(name))
+	}
+}
+
+// reclaim ends the suspended session holding name, if this process has one,
+// and announces its departure. It reports whether the name was freed.
+func (s *Service) reclaim(ctx context.Context, name string) bool {
+	s.mu.Lock()
+	old := s.away[foldName(name)]
+	departed := s.departed
+	s.mu.Unlock()
+	if old == nil {
+		return false
+	}
+	u, rooms := old.Close(ctx)
+	if u.ID == "" {
+		return false // closed meanwhile, by its own expiry
+	}
+	if departed != nil && len(rooms) > 0 {
+		departed(u, rooms)
+	}
+	return true
 }
 
 // Rooms lists the rooms with at least one member, sorted by name.

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 )
@@ -26,9 +27,11 @@ type Session struct {
 	user       User
 	registered bool
 	closed     bool
+	suspended  bool
 	rooms      map[string]struct{}
 	messages   bucket
 	cursors    bucket
+	posted     []Message // the last PostedRemembered messages, oldest first
 }
 
 // NewSession starts the state of connection id. The id becomes the user's ID
@@ -114,7 +117,14 @@ func (ss *Session) Register(ctx context.Context, name string) (User, error) {
 		return User{}, ErrAlreadyRegistered
 	}
 
-	if err := ss.svc.names.Claim(ctx, name, ss.id); err != nil {
+	err = ss.svc.names.Claim(ctx, name, ss.id)
+	if errors.Is(err, ErrNameTaken) && ss.svc.reclaim(ctx, name) {
+		// Held by a user whose connection dropped: the name is free for
+		// whoever registers it first, as it was before suspension existed
+		// (most often the same person, whose client could not recover).
+		err = ss.svc.names.Claim(ctx, name, ss.id)
+	}
+	if err != nil {
 		return User{}, internal("register", err)
 	}
 	u = User{ID: ss.id, Name: name}
@@ -236,6 +246,12 @@ func (ss *Session) Post(ctx context.Context, room, text, clientID string) (Messa
 	now := ss.svc.now()
 	ss.mu.Lock()
 	_, member := ss.rooms[room]
+	if prev, ok := ss.postedLocked(room, clientID); ok && member {
+		// Sent again, most likely because the ack was lost with a
+		// connection: the message is stored already.
+		ss.mu.Unlock()
+		return prev, nil
+	}
 	allowed := member && ss.messages.allow(now)
 	ss.mu.Unlock()
 	if !member {
@@ -255,7 +271,28 @@ func (ss *Session) Post(ctx context.Context, room, text, clientID string) (Messa
 	if err != nil {
 		return Message{}, internal("post", err)
 	}
+	if clientID != "" {
+		ss.mu.Lock()
+		if len(ss.posted) == PostedRemembered {
+			ss.posted = append(ss.posted[:0], ss.posted[1:]...)
+		}
+		ss.posted = append(ss.posted, m)
+		ss.mu.Unlock()
+	}
 	return m, nil
+}
+
+// postedLocked finds a message this session stored in room under clientID.
+func (ss *Session) postedLocked(room, clientID string) (Message, bool) {
+	if clientID == "" {
+		return Message{}, false
+	}
+	for i := len(ss.posted) - 1; i >= 0; i-- {
+		if m := ss.posted[i]; m.ClientID == clientID && m.Room == room {
+			return m, true
+		}
+	}
+	return Message{}, false
 }
 
 // Cursor validates a mouse position and reports whether to broadcast it. It
@@ -284,6 +321,44 @@ func (ss *Session) Cursor(room string, x, y float64) (Cursor, bool) {
 	return Cursor{ID: ss.user.ID, Name: ss.user.Name, Room: room, X: x, Y: y}, true
 }
 
+// Suspend keeps the session while its connection is gone and may come back
+// (connection state recovery): the user stays in their rooms and keeps
+// their name, and the returning connection takes the session back with
+// Resume. It returns the user and their rooms, for the wiring to announce
+// them away, or false when there is nobody to announce (not registered yet,
+// closed, or suspended already). A suspended session ends with Close, when
+// the connection will not come back, or when someone registers its name:
+// then it is closed and its departure announced through
+// Service.OnDeparture.
+func (ss *Session) Suspend() (User, []string, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if !ss.registered || ss.closed || ss.suspended {
+		return User{}, nil, false
+	}
+	ss.suspended = true
+	ss.svc.setAway(ss.user.Name, ss) // under ss.mu, so that Close cannot run between
+	return ss.user, ss.roomListLocked(), true
+}
+
+// Resume takes the session back for its returning connection. When it was
+// suspended it returns the user and their rooms, for the wiring to announce
+// them back (an unregistered session returns no user). It returns false
+// when the session ended meanwhile: the connection must start over.
+func (ss *Session) Resume() (User, []string, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	switch {
+	case ss.closed:
+		return User{}, nil, false
+	case !ss.suspended:
+		return User{}, nil, true
+	}
+	ss.suspended = false
+	ss.svc.forgetAway(ss.user.Name, ss)
+	return ss.user, ss.roomListLocked(), true
+}
+
 // Close ends the session: it leaves every room, releases the name and
 // returns the user and the rooms left (sorted) so the wiring can announce the
 // departure. Later calls return nothing, so departures are announced once.
@@ -303,6 +378,9 @@ func (ss *Session) Close(ctx context.Context) (User, []string) {
 	}
 	ss.closed = true
 	u, registered := ss.user, ss.registered
+	if ss.suspended {
+		ss.svc.forgetAway(u.Name, ss)
+	}
 	rooms := ss.roomListLocked()
 	ss.registered = false
 	ss.user = User{}
