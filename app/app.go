@@ -56,6 +56,10 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		MaxPayload:     cfg.MaxPayload,
 		AllowedOrigins: cfg.AllowedOrigins,
 		ClientFiles:    static.SocketIOClient,
+		// A dropped client (socket.io-client 4.6+) comes back with its
+		// user, rooms and the messages it missed: no re-register, no re-join.
+		Recovery:         cfg.RecoveryWindow > 0,
+		MaxDisconnection: cfg.RecoveryWindow,
 	}
 	if b.redis != nil { // not a nil *Client in a non-nil interface
 		opts.Redis = b.redis

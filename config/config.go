@@ -22,6 +22,7 @@ const (
 	DefaultMaxPayload      = 1 << 20 // bytes
 	DefaultDataDir         = "data"
 	DefaultShutdownTimeout = 10 * time.Second
+	DefaultRecoveryWindow  = 2 * time.Minute
 )
 
 // Config is every setting the server takes.
@@ -34,6 +35,7 @@ type Config struct {
 	MaxPayload      int64         // bytes per WebSocket message or polling request
 	DataDir         string        // where history is kept on disk
 	ShutdownTimeout time.Duration // bound on graceful shutdown
+	RecoveryWindow  time.Duration // how long a dropped client may come back with its session; 0 = off
 	RedisURL        string        // redis://host:port/db; empty = one node, embedded store
 }
 
@@ -51,6 +53,7 @@ var settings = []setting{
 	{"max-payload", "MAX_PAYLOAD", "largest WebSocket message or polling request body, in bytes"},
 	{"data", "DATA_DIR", "directory for data kept on disk (message history)"},
 	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long graceful shutdown may take before connections are cut"},
+	{"recovery-window", "RECOVERY_WINDOW", "how long a client whose connection dropped may come back with its session, rooms and missed events (socket.io-client 4.6+); 0 turns recovery off"},
 	{"redis", "REDIS_URL", "Redis URL (redis://host:port/db) to share rooms, names, presence and history with other nodes; empty: one node"},
 }
 
@@ -69,6 +72,7 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	fs.Int64Var(&c.MaxPayload, "max-payload", DefaultMaxPayload, usage("max-payload"))
 	fs.StringVar(&c.DataDir, "data", DefaultDataDir, usage("data"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, usage("shutdown-timeout"))
+	fs.DurationVar(&c.RecoveryWindow, "recovery-window", DefaultRecoveryWindow, usage("recovery-window"))
 	fs.StringVar(&c.RedisURL, "redis", "", usage("redis"))
 
 	// Environment first, so that explicit flags override it.
@@ -110,6 +114,9 @@ func (c Config) validate() error {
 	if c.PingInterval <= 0 || c.PingTimeout <= 0 || c.ConnectTimeout <= 0 || c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("durations must be positive"))
 	}
+	if c.RecoveryWindow < 0 {
+		errs = append(errs, errors.New("--recovery-window must not be negative (0 turns recovery off)"))
+	}
 	if c.MaxPayload < 1024 {
 		errs = append(errs, fmt.Errorf("--max-payload %d is below the 1024-byte minimum", c.MaxPayload))
 	}
@@ -132,8 +139,12 @@ func (c Config) Print(w io.Writer) {
 	if c.RedisURL != "" {
 		redis = redactURL(c.RedisURL)
 	}
-	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s redis=%s\n",
-		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout, redis)
+	recovery := c.RecoveryWindow.String()
+	if c.RecoveryWindow == 0 {
+		recovery = "off"
+	}
+	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s\n",
+		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout, recovery, redis)
 }
 
 // redactURL hides a password in a URL printed to the log.

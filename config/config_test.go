@@ -17,7 +17,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":8080" || c.MaxPayload != 1<<20 || c.DataDir != "data" || len(c.AllowedOrigins) != 0 ||
-		c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second || c.ShutdownTimeout != 10*time.Second {
+		c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second || c.ShutdownTimeout != 10*time.Second ||
+		c.RecoveryWindow != 2*time.Minute {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -36,6 +37,25 @@ func TestEnvironmentFallbackAndFlagPrecedence(t *testing.T) {
 	}
 	if got := strings.Join(c.AllowedOrigins, "|"); got != "https://a.example|https://b.example" {
 		t.Errorf("origins: %q", got)
+	}
+}
+
+func TestRecoveryWindow(t *testing.T) {
+	c, err := Parse([]string{"--recovery-window", "0"}, env(nil), io.Discard)
+	if err != nil || c.RecoveryWindow != 0 {
+		t.Fatalf("--recovery-window 0: %v, %v", c.RecoveryWindow, err)
+	}
+	var b strings.Builder
+	c.Print(&b)
+	if !strings.Contains(b.String(), "recovery-window=off") {
+		t.Errorf("Print with recovery off: %s", b.String())
+	}
+	if _, err := Parse([]string{"--recovery-window", "-1s"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--recovery-window") {
+		t.Errorf("negative window: %v", err)
+	}
+	c, err = Parse(nil, env(map[string]string{"RECOVERY_WINDOW": "30s"}), io.Discard)
+	if err != nil || c.RecoveryWindow != 30*time.Second {
+		t.Errorf("RECOVERY_WINDOW=30s: %v, %v", c.RecoveryWindow, err)
 	}
 }
 

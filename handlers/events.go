@@ -64,11 +64,55 @@ type roomEvent struct {
 
 // Attach registers the handlers on nsp.
 func (h ChatEvents) Attach(nsp *realtime.Namespace) {
+	h.Chat.OnDeparture(func(u chat.User, rooms []string) {
+		for _, room := range rooms {
+			nsp.To(room).Emit("left", roomEvent{Room: room, User: u})
+		}
+	})
+	nsp.OnRecoveryExpired(func(id string, data any) {
+		sess, ok := data.(*chat.Session)
+		if !ok {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
+		defer cancel()
+		u, rooms := sess.Close(ctx)
+		for _, room := range rooms {
+			nsp.To(room).Emit("left", roomEvent{Room: room, User: u})
+		}
+		h.Log.Debug("chat session not recovered in time", "sid", id, "user", u.Name)
+	})
 	nsp.OnConnection(h.connect)
 }
 
-func (h ChatEvents) connect(s *realtime.Socket) {
+// session returns the chat session of s: a new one, or for a socket that
+// came back with connection state recovery the one it had, taken back from
+// suspension (and the rooms told the user is back). It returns nil when a
+// recovered socket's session ended meanwhile (someone registered the name):
+// the socket is then disconnected, and its client starts over.
+func (h ChatEvents) session(s *realtime.Socket) *chat.Session {
+	if s.Recovered() {
+		if sess, ok := s.Data().(*chat.Session); ok {
+			if u, rooms, ok := sess.Resume(); ok {
+				for _, room := range rooms {
+					s.To(room).Emit("back", roomEvent{Room: room, User: u})
+				}
+				return sess
+			}
+		}
+		s.Disconnect()
+		return nil
+	}
 	sess := h.Chat.NewSession(s.ID())
+	s.SetData(sess)
+	return sess
+}
+
+func (h ChatEvents) connect(s *realtime.Socket) {
+	sess := h.session(s)
+	if sess == nil {
+		return
+	}
 
 	s.On("register", h.acked(s, func(ctx context.Context, p payload) any {
 		u, err := sess.Register(ctx, p.str("name"))
@@ -151,6 +195,17 @@ func (h ChatEvents) connect(s *realtime.Socket) {
 	})
 
 	s.OnDisconnect(func(reason string) {
+		if s.Kept() {
+			// The client may come back with this socket (connection state
+			// recovery): the user stays, away, until it does or the
+			// window passes (OnRecoveryExpired closes the session).
+			u, rooms, _ := sess.Suspend()
+			for _, room := range rooms {
+				s.To(room).Emit("away", roomEvent{Room: room, User: u})
+			}
+			h.Log.Debug("chat disconnect, kept for recovery", "sid", s.ID(), "user", u.Name, "reason", reason)
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
 		defer cancel()
 		u, rooms := sess.Close(ctx)

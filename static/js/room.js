@@ -5,8 +5,11 @@
  * connects with long-polling only), so it is written in plain ES5.
  * Needs common.js and the Socket.IO client (global `io`).
  *
- * Flow: connect to /chat -> register {name} -> join {room}. On every
- * reconnect the same name is registered again and the room joined again.
+ * Flow: connect to /chat -> register {name} -> join {room}. After a brief
+ * drop, socket.io-client 4.6+ recovers the connection (socket.recovered):
+ * the server kept the user in the room and sends what was missed, so
+ * nothing is registered or joined again. On any other reconnect the same
+ * name is registered again and the room joined again.
  * User-written text is only ever set with textContent / createTextNode.
  */
 (function () {
@@ -59,6 +62,8 @@
     session: 0, // bumps on every connect/disconnect; stale answers are ignored
     registered: false,
     joined: false,
+    wasJoined: false, // joined when the connection dropped
+    wasRegistered: false,
     everJoined: false,
     everConnected: false,
     leaving: false,
@@ -118,13 +123,27 @@
   socket.on('connect', function () {
     state.session++;
     state.everConnected = true;
-    state.registered = false;
-    state.joined = false;
     state.rttBusy = false;
     setState('connected');
     watchEngine();
     showTransport(currentTransport());
     measureRtt();
+    if (socket.recovered && state.wasRegistered) {
+      // Connection state recovery: same socket, same user, same rooms,
+      // and the events missed meanwhile have arrived already.
+      state.registered = true;
+      state.joined = state.wasJoined;
+      ui.members.className = 'members';
+      if (state.joined) {
+        resendInFlight();
+        flushOutbox();
+      } else {
+        join();
+      }
+      return;
+    }
+    state.registered = false;
+    state.joined = false;
     if (state.name) {
       register(state.name, state.everJoined);
     } else {
@@ -134,6 +153,8 @@
 
   socket.on('disconnect', function (reason) {
     state.session++;
+    state.wasRegistered = state.registered;
+    state.wasJoined = state.joined;
     state.registered = false;
     state.joined = false;
     clearCursors();
@@ -156,6 +177,20 @@
 
   socket.on('connect_error', function () {
     setState(state.everConnected ? 'reconnecting' : 'connecting');
+  });
+
+  // Leaving the page says so, so that the others see us leave now rather
+  // than when the server gives up waiting for a recovery. A page restored
+  // from the back-forward cache connects again.
+  window.addEventListener('pagehide', function () {
+    if (socket.connected) {
+      socket.disconnect();
+    }
+  });
+  window.addEventListener('pageshow', function (ev) {
+    if (ev.persisted && !socket.connected && !state.leaving) {
+      socket.connect();
+    }
   });
 
   // emitAck emits with an acknowledgement that always arrives: the server's
@@ -332,6 +367,7 @@
       mergeHistory(res.history || [], first);
       pruneCursors();
       enableComposer();
+      resendInFlight();
       flushOutbox();
       if (first) {
         ui.input.focus();
@@ -364,6 +400,10 @@
     if (state.me && String(m.id) === String(state.me.id)) {
       li.className += ' is-me';
       li.appendChild(C.el('span', 'you', 'you'));
+    }
+    if (m.away) {
+      li.className += ' away';
+      li.title = m.name + ' lost the connection and may be back shortly';
     }
     return li;
   }
@@ -402,8 +442,16 @@
     renderMembers();
   }
 
+  // inRoom reports whether room events apply: joined, or (with connection
+  // state recovery) the events missed while away, which socket.io-client
+  // hands over just before 'connect'. A socket that was not recovered is in
+  // no room until it has joined again, so gets no room events before.
+  function inRoom() {
+    return state.joined || state.wasJoined;
+  }
+
   socket.on('joined', function (ev) {
-    if (!ev || ev.room !== ROOM || !ev.user || !state.joined) {
+    if (!ev || ev.room !== ROOM || !ev.user || !inRoom()) {
       return;
     }
     var id = String(ev.user.id);
@@ -413,6 +461,29 @@
     if (isNew) {
       addNotice(ev.user.name + ' joined');
     }
+  });
+
+  // away: a member's connection dropped; the server keeps them in the room
+  // for a while in case they come back (back), else they leave (left).
+  socket.on('away', function (ev) {
+    if (!ev || ev.room !== ROOM || !ev.user || !inRoom()) {
+      return;
+    }
+    var id = String(ev.user.id);
+    removeCursor(id);
+    if (state.members[id]) {
+      state.members[id].away = true;
+      renderMembers();
+    }
+  });
+
+  socket.on('back', function (ev) {
+    if (!ev || ev.room !== ROOM || !ev.user || !inRoom()) {
+      return;
+    }
+    var id = String(ev.user.id);
+    state.members[id] = { id: ev.user.id, name: String(ev.user.name) };
+    renderMembers();
   });
 
   socket.on('left', function (ev) {
@@ -657,9 +728,10 @@
     }
     p.tries++;
     var session = state.session;
+    p.session = session;
     emitAck('message', { room: ROOM, text: p.text, clientId: clientId }, function (res) {
-      if (!state.pending[clientId]) {
-        return; // already reconciled from history
+      if (!state.pending[clientId] || p.session !== session) {
+        return; // already reconciled (from history), or sent again since
       }
       if (res.ok) {
         reconcile(clientId, res.message);
@@ -676,6 +748,25 @@
       }
       fail(clientId, res.error);
     });
+  }
+
+  // resendInFlight sends again the messages whose ack was lost with the
+  // previous connection. The server answers one it stored already with the
+  // stored copy (it remembers a connection's recent clientIds); after a
+  // reconnect without recovery the join's history has reconciled those.
+  function resendInFlight() {
+    var queued = {};
+    for (var i = 0; i < state.outbox.length; i++) {
+      queued[state.outbox[i]] = true;
+    }
+    for (var clientId in state.pending) {
+      if (state.pending.hasOwnProperty(clientId) && !queued[clientId]) {
+        var p = state.pending[clientId];
+        if (p.session !== undefined && p.session !== state.session) {
+          transmit(clientId);
+        }
+      }
+    }
   }
 
   function flushOutbox() {

@@ -302,25 +302,51 @@ describe('chat pages in Chromium', { skip: noBrowser }, () => {
     await H.waitText(alice, '#status .transport', /^websocket$/);
     await H.waitText(alice, '#status .state', /^connected$/);
     await H.waitText(alice, '#status .rtt', /^\d+ ms$/);
+    await bob.locator('#members li', { hasText: 'st_alice' }).waitFor();
 
+    // Bob's page notes whether alice is ever shown away.
+    await bob.evaluate(() => {
+      const list = document.querySelector('#members');
+      window.__sawAway = false;
+      new MutationObserver(() => {
+        if (list.querySelector('li.away')) window.__sawAway = true;
+      }).observe(list, { childList: true, subtree: true, attributes: true });
+    });
     // Record every state the status line shows, then drop the connection.
     await alice.evaluate(() => {
       const el = document.querySelector('#status .state');
       window.__states = [];
+      window.__registers = 0;
+      const emit = window.chat.socket.emit;
+      window.chat.socket.emit = function (event) {
+        if (event === 'register' || event === 'join') window.__registers++;
+        return emit.apply(this, arguments);
+      };
       new MutationObserver(() => window.__states.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
       window.chat.socket.io.engine.close();
     });
     await alice.waitForFunction(() => window.__states.includes('reconnecting'));
+    // Posted while alice is away: it reaches her with the recovery.
+    await H.send(bob, 'while you were away');
+    await H.message(bob, 'while you were away', 'sent').waitFor();
     await H.waitText(alice, '#status .state', /^connected$/);
-    // Registered again under the same name and back in the room.
     await alice.waitForFunction(() => window.chat.state.joined);
+    // Recovered: the same user in the same room, without registering or
+    // joining again, and the message missed meanwhile is there, once.
+    assert.equal(await alice.evaluate(() => window.chat.socket.recovered), true, 'socket.recovered');
+    assert.equal(await alice.evaluate(() => window.__registers), 0, 'register/join sent again');
+    await H.message(alice, 'while you were away', 'sent').waitFor();
+    assert.equal(await H.message(alice, 'while you were away').count(), 1);
     await alice.locator('#members li.is-me', { hasText: 'st_alice' }).waitFor();
     await alice.locator('#members li', { hasText: 'st_bob' }).waitFor();
     await H.waitText(alice, '#status .transport', /^websocket$/);
     await H.send(alice, 'back again');
     await H.message(alice, 'back again', 'sent').waitFor();
     await H.message(bob, 'back again', 'sent').waitFor();
-    await bob.locator('#members li', { hasText: 'st_alice' }).waitFor();
+    // Bob saw alice away and back, never leave.
+    await bob.locator('#members li:not(.away)', { hasText: 'st_alice' }).waitFor();
+    assert.equal(await bob.evaluate(() => window.__sawAway), true, 'alice shown away');
+    assert.equal(await bob.locator('#messages .notice', { hasText: 'st_alice left' }).count(), 0);
   }));
 
   test('pages recover by themselves when the server restarts', { timeout: 20000 }, H.withSession(getEnv, async (s) => {
