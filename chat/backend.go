@@ -40,3 +40,13 @@ type History interface {
 	Before(ctx context.Context, room string, beforeID int64, limit int) ([]Message, error)
 	Close() error
 }
+
+// StagedHistory is a History that numbers a message before it is stored,
+// so that it can be delivered while it is being written (a disk's fsync
+// then costs the sender's ack, not everyone's latency). Stage returns the
+// numbered message and its write, to be called once; from Stage on, Recent
+// and Before include the message, and stop including it if the write fails.
+type StagedHistory interface {
+	History
+	Stage(ctx context.Context, m Message) (Message, func(context.Context) error, error)
+}

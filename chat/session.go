@@ -227,6 +227,16 @@ func (ss *Session) Leave(ctx context.Context, room string) (User, error) {
 // Requests that are invalid do not use up the rate limit; only messages that
 // would be stored count.
 func (ss *Session) Post(ctx context.Context, room, text, clientID string) (Message, error) {
+	return ss.Publish(ctx, room, text, clientID, nil)
+}
+
+// Publish is Post that also hands the message to deliver (when not nil) as
+// soon as it has its ID: with a StagedHistory while it is still being
+// written, otherwise once stored. Publish itself returns once the message
+// is stored. If the write fails after deliver ran, the others have the
+// message but the history does not, and the sender gets the error. A
+// message sent again (the same clientId) is not delivered again.
+func (ss *Session) Publish(ctx context.Context, room, text, clientID string, deliver func(Message)) (Message, error) {
 	ss.opMu.Lock()
 	defer ss.opMu.Unlock()
 
@@ -261,15 +271,25 @@ func (ss *Session) Post(ctx context.Context, room, text, clientID string) (Messa
 		return Message{}, ErrRateLimited
 	}
 
-	m, err := ss.svc.history.Append(ctx, Message{
-		Room:     room,
-		From:     u,
-		Text:     text,
-		TS:       now.UnixMilli(),
-		ClientID: clientID,
-	})
-	if err != nil {
-		return Message{}, internal("post", err)
+	m := Message{Room: room, From: u, Text: text, TS: now.UnixMilli(), ClientID: clientID}
+	if staged, ok := ss.svc.history.(StagedHistory); ok {
+		var write func(context.Context) error
+		if m, write, err = staged.Stage(ctx, m); err != nil {
+			return Message{}, internal("post", err)
+		}
+		if deliver != nil {
+			deliver(m)
+		}
+		if err := write(ctx); err != nil {
+			return Message{}, internal("post", err)
+		}
+	} else {
+		if m, err = ss.svc.history.Append(ctx, m); err != nil {
+			return Message{}, internal("post", err)
+		}
+		if deliver != nil {
+			deliver(m)
+		}
 	}
 	if clientID != "" {
 		ss.mu.Lock()

@@ -159,11 +159,14 @@ func (h ChatEvents) connect(s *realtime.Socket) {
 	}))
 
 	s.On("message", h.acked(s, func(ctx context.Context, p payload) any {
-		m, err := sess.Post(ctx, p.str("room"), p.str("text"), p.str("clientId"))
+		// The others get the message as soon as it is numbered; the
+		// sender's ack waits until it is stored.
+		m, err := sess.Publish(ctx, p.str("room"), p.str("text"), p.str("clientId"), func(m chat.Message) {
+			s.To(m.Room).Emit("message", m)
+		})
 		if err != nil {
 			return err
 		}
-		s.To(m.Room).Emit("message", m)
 		return messageReply{OK: true, Message: m}
 	}))
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -45,8 +47,16 @@ type boltRecord struct {
 
 // BoltHistory is a chat.History persisted in a bbolt file, so history
 // survives restarts. Only one process can open the file at a time.
+//
+// It is a chat.StagedHistory: IDs are handed out in memory, so a message
+// can be delivered while its write and fsync are under way. Until the
+// write is done, the message is kept in memory and reads include it.
 type BoltHistory struct {
 	db *bolt.DB
+
+	mu      sync.Mutex
+	lastID  int64                     // the last ID handed out
+	staging map[string][]chat.Message // by room, in ID order: numbered, not yet written
 }
 
 // OpenBoltHistory opens or creates the history file at path, creating its
@@ -61,11 +71,14 @@ func OpenBoltHistory(path string) (*BoltHistory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: opening history %s: %w", path, err)
 	}
+	var last uint64
 	err = db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(messagesBucket); err != nil {
+		msgs, err := tx.CreateBucketIfNotExists(messagesBucket)
+		if err != nil {
 			return err
 		}
-		_, err := tx.CreateBucketIfNotExists(countsBucket)
+		last = msgs.Sequence()
+		_, err = tx.CreateBucketIfNotExists(countsBucket)
 		return err
 	})
 	if err != nil {
@@ -73,7 +86,7 @@ func OpenBoltHistory(path string) (*BoltHistory, error) {
 		return nil, fmt.Errorf("store: initialising history %s: %w", path, err)
 	}
 	db.MaxBatchDelay = maxBatchDelay
-	return &BoltHistory{db: db}, nil
+	return &BoltHistory{db: db, lastID: int64(last), staging: map[string][]chat.Message{}}, nil
 }
 
 func idKey(id int64) []byte {
@@ -94,30 +107,77 @@ var errEmptyRoom = errors.New("store: empty room name")
 // Concurrent appends share one transaction and fsync (bbolt's Batch), which
 // multiplies throughput when many users post at once.
 func (h *BoltHistory) Append(ctx context.Context, m chat.Message) (chat.Message, error) {
-	if err := ctx.Err(); err != nil {
+	m, write, err := h.Stage(ctx, m)
+	if err != nil {
 		return chat.Message{}, err
 	}
+	return m, write(ctx)
+}
+
+// Stage implements chat.StagedHistory: it numbers m at once and returns the
+// write, which puts it on disk (fsynced) and must be called once. Reads
+// include the message from now on; if the write fails they stop including
+// it.
+func (h *BoltHistory) Stage(ctx context.Context, m chat.Message) (chat.Message, func(context.Context) error, error) {
+	if err := ctx.Err(); err != nil {
+		return chat.Message{}, nil, err
+	}
 	if m.Room == "" {
-		return chat.Message{}, errEmptyRoom
+		return chat.Message{}, nil, errEmptyRoom
 	}
 	val, err := json.Marshal(boltRecord{
 		FromID: m.From.ID, FromName: m.From.Name, Text: m.Text, TS: m.TS, ClientID: m.ClientID,
 	})
 	if err != nil {
-		return chat.Message{}, err
+		return chat.Message{}, nil, err
 	}
-	room := []byte(m.Room)
-	err = h.db.Batch(func(tx *bolt.Tx) error {
-		msgs := tx.Bucket(messagesBucket)
-		seq, err := msgs.NextSequence()
+	h.mu.Lock()
+	h.lastID++
+	m.ID = h.lastID
+	h.staging[m.Room] = append(h.staging[m.Room], m)
+	h.mu.Unlock()
+	return m, func(context.Context) error {
+		// The write ignores cancellation: a numbered message may have been
+		// delivered already, so it is stored whenever it can be.
+		err := h.write(m, val)
+		h.unstage(m)
 		if err != nil {
-			return err
+			return fmt.Errorf("store: appending to %q: %w", m.Room, err)
+		}
+		return nil
+	}, nil
+}
+
+// unstage forgets a staged message once its write is over.
+func (h *BoltHistory) unstage(m chat.Message) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	list := h.staging[m.Room]
+	if i := slices.IndexFunc(list, func(x chat.Message) bool { return x.ID == m.ID }); i >= 0 {
+		list = slices.Delete(list, i, i+1)
+	}
+	if len(list) == 0 {
+		delete(h.staging, m.Room)
+	} else {
+		h.staging[m.Room] = list
+	}
+}
+
+func (h *BoltHistory) write(m chat.Message, val []byte) error {
+	room := []byte(m.Room)
+	return h.db.Batch(func(tx *bolt.Tx) error {
+		msgs := tx.Bucket(messagesBucket)
+		// Writes may finish out of ID order; the sequence keeps the
+		// highest, so a reopened file numbers on from there.
+		if msgs.Sequence() < uint64(m.ID) {
+			if err := msgs.SetSequence(uint64(m.ID)); err != nil {
+				return err
+			}
 		}
 		rb, err := msgs.CreateBucketIfNotExists(room)
 		if err != nil {
 			return err
 		}
-		m.ID = int64(seq)
 		if err := rb.Put(idKey(m.ID), val); err != nil {
 			return err
 		}
@@ -141,10 +201,6 @@ func (h *BoltHistory) Append(ctx context.Context, m chat.Message) (chat.Message,
 		binary.BigEndian.PutUint64(cnt[:], n)
 		return counts.Put(room, cnt[:])
 	})
-	if err != nil {
-		return chat.Message{}, fmt.Errorf("store: appending to %q: %w", m.Room, err)
-	}
-	return m, nil
 }
 
 // Recent implements chat.History.
@@ -213,10 +269,35 @@ func (h *BoltHistory) page(ctx context.Context, room string, beforeID int64, lim
 		return nil, fmt.Errorf("store: reading %q: %w", room, err)
 	}
 	slices.Reverse(out)
-	return out, nil
+	return h.withStaged(out, room, beforeID, limit), nil
+}
+
+// withStaged merges the room's staged messages (below beforeID, when it is
+// set) into page, a read from disk, and keeps the newest limit, oldest
+// first. A message written meanwhile may be in both: it is kept once.
+func (h *BoltHistory) withStaged(page []chat.Message, room string, beforeID int64, limit int) []chat.Message {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	staged := h.staging[room]
+	if len(staged) == 0 {
+		return page
+	}
+	for _, m := range staged {
+		if beforeID > 0 && m.ID >= beforeID {
+			continue
+		}
+		if !slices.ContainsFunc(page, func(x chat.Message) bool { return x.ID == m.ID }) {
+			page = append(page, m)
+		}
+	}
+	slices.SortFunc(page, func(a, b chat.Message) int { return cmp.Compare(a.ID, b.ID) })
+	if len(page) > limit {
+		page = page[len(page)-limit:]
+	}
+	return page
 }
 
 // Close implements chat.History; it releases the file lock.
 func (h *BoltHistory) Close() error { return h.db.Close() }
 
-var _ chat.History = (*BoltHistory)(nil)
+var _ chat.StagedHistory = (*BoltHistory)(nil)
