@@ -1,10 +1,13 @@
 package socketio
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/socketio-go/chatserver/internal/siotest"
 )
 
 func TestConnectionStateRecovery(t *testing.T) {
@@ -97,16 +100,193 @@ func TestConnectionStateRecovery(t *testing.T) {
 	}
 }
 
-func TestRecoveryExpires(t *testing.T) {
+// keptServer is a server with recovery whose "/" reports each socket's
+// disconnect (with Socket.Kept) and each expiry.
+type keptServer struct {
+	*testServer
+	sockets chan *Socket
+	left    chan keptLeave
+	expired chan expiredSocket
+}
+
+type keptLeave struct {
+	id, reason string
+	kept       bool
+}
+
+type expiredSocket struct {
+	id   string
+	data any
+}
+
+func startKeptServer(t *testing.T, window time.Duration) *keptServer {
+	t.Helper()
+	ks := &keptServer{sockets: make(chan *Socket, 8), left: make(chan keptLeave, 8), expired: make(chan expiredSocket, 8)}
+	ks.testServer = startServer(t, Options{Recovery: &RecoveryOptions{MaxDisconnection: window}}, func(s *Server) {
+		s.Of("/").OnRecoveryExpired(func(id string, data any) { ks.expired <- expiredSocket{id, data} })
+		s.Of("/").OnConnection(func(so *Socket) {
+			if !so.Recovered() {
+				so.Join("room")
+				so.SetData("data of " + so.ID())
+			}
+			so.OnDisconnect(func(r string) { ks.left <- keptLeave{so.ID(), r, so.Kept()} })
+			ks.sockets <- so
+		})
+	})
+	return ks
+}
+
+func receive[T any](t *testing.T, ch <-chan T, what string, within time.Duration) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(within):
+		t.Fatalf("no %s within %v", what, within)
+		panic("unreachable")
+	}
+}
+
+// connectKept connects c to "/" and returns the CONNECT answer's sid and pid.
+func connectKept(t *testing.T, c *siotest.WS) (sid, pid string) {
+	t.Helper()
+	c.Send("40")
+	var hs struct{ SID, PID string }
+	if got := c.Recv(); json.Unmarshal([]byte(strings.TrimPrefix(got, "40")), &hs) != nil || hs.PID == "" {
+		t.Fatalf("CONNECT answer %q, want a sid and a pid", got)
+	}
+	return hs.SID, hs.PID
+}
+
+func TestKeptSocketExpiresToTheApplication(t *testing.T) {
 	t.Parallel()
-	r := newRecovery(&RecoveryOptions{MaxDisconnection: 50 * time.Millisecond})
-	off := r.offset()
-	r.store(off, BroadcastOptions{}, nil)
-	s := &Socket{id: "sid", pid: "pid"}
-	r.persist(s, []string{"sid"})
-	time.Sleep(60 * time.Millisecond) // the expiry is the subject of the test
-	if saved, _ := r.restore("pid", "1"); saved != nil {
-		t.Fatal("restored after MaxDisconnection")
+	const window = 100 * time.Millisecond
+	ks := startKeptServer(t, window)
+	c := ks.dial(t, 4)
+	sid, pid := connectKept(t, c)
+	receive(t, ks.sockets, "socket", wait)
+	c.Close()
+	if l := receive(t, ks.left, "disconnect", wait); !l.kept || l.reason != "transport close" {
+		t.Fatalf("disconnect %+v, want kept after transport close", l)
+	}
+	start := time.Now()
+	e := receive(t, ks.expired, "expiry", window+2*time.Second)
+	if e.id != sid || e.data != "data of "+sid {
+		t.Fatalf("expired %+v, want %s with its data", e, sid)
+	}
+	if d := time.Since(start); d > window+window/8+500*time.Millisecond {
+		t.Errorf("expired %v after the disconnect, want within the window + window/8 + 250ms", d)
+	}
+	// Gone: coming back now gets a new socket.
+	c2 := ks.dial(t, 4)
+	c2.Send(`40{"pid":"` + pid + `","offset":"1"}`)
+	if so := receive(t, ks.sockets, "socket", wait); so.Recovered() || so.ID() == sid {
+		t.Fatalf("recovered %s after its expiry", so.ID())
+	}
+}
+
+func TestComingBackTooLateExpiresAtOnce(t *testing.T) {
+	t.Parallel()
+	ks := startKeptServer(t, time.Minute)
+	c := ks.dial(t, 4)
+	sid, pid := connectKept(t, c)
+	receive(t, ks.sockets, "socket", wait)
+	c.Close()
+	receive(t, ks.left, "disconnect", wait)
+	// An offset the server no longer has: a new socket, and the kept one
+	// ends now rather than when the minute has passed.
+	c2 := ks.dial(t, 4)
+	c2.Send(`40{"pid":"` + pid + `","offset":"999999"}`)
+	if so := receive(t, ks.sockets, "socket", wait); so.Recovered() {
+		t.Fatal("recovered with an unknown offset")
+	}
+	if e := receive(t, ks.expired, "expiry", wait); e.id != sid {
+		t.Fatalf("expired %q, want %q", e.id, sid)
+	}
+}
+
+func TestRecoveryWithoutOffsetReplaysSinceConnect(t *testing.T) {
+	t.Parallel()
+	ks := startKeptServer(t, time.Minute)
+	c := ks.dial(t, 4)
+	sid, pid := connectKept(t, c)
+	receive(t, ks.sockets, "socket", wait)
+	_ = ks.Of("/").To("elsewhere").Emit("before") // not for it, and kept
+	c.Close()
+	receive(t, ks.left, "disconnect", wait)
+	_ = ks.Of("/").To("room").Emit("missed", 1)
+	// The client received no event, so it has no offset to send.
+	c2 := ks.dial(t, 4)
+	c2.Send(`40{"pid":"` + pid + `"}`)
+	if got := c2.Recv(); !strings.HasPrefix(got, `42["missed",1,"`) {
+		t.Fatalf("first packet %q, want the missed event", got)
+	}
+	if got := c2.Recv(); got != `40{"sid":"`+sid+`","pid":"`+pid+`"}` {
+		t.Fatalf("CONNECT answer %q, want the same socket", got)
+	}
+	if so := receive(t, ks.sockets, "socket", wait); !so.Recovered() {
+		t.Fatal("not recovered")
+	}
+}
+
+func TestWhatIsNotKept(t *testing.T) {
+	t.Parallel()
+	ks := startKeptServer(t, time.Minute)
+
+	// The client's own disconnect.
+	c := ks.dial(t, 4)
+	connectKept(t, c)
+	receive(t, ks.sockets, "socket", wait)
+	c.Send("41")
+	if l := receive(t, ks.left, "disconnect", wait); l.kept {
+		t.Fatalf("%+v kept", l)
+	}
+
+	// A server-side disconnect.
+	c = ks.dial(t, 4)
+	connectKept(t, c)
+	receive(t, ks.sockets, "socket", wait).Disconnect(false)
+	if l := receive(t, ks.left, "disconnect", wait); l.kept || l.reason != ReasonServerNamespaceDisconnect {
+		t.Fatalf("%+v kept", l)
+	}
+
+	// A socket.io-client 2.x (protocol 4) connection: it cannot recover.
+	c2 := ks.dial(t, 3)
+	receive(t, ks.sockets, "socket", wait)
+	c2.Close()
+	if l := receive(t, ks.left, "disconnect", wait); l.kept || l.reason != "transport close" {
+		t.Fatalf("protocol 4: %+v, want not kept", l)
+	}
+}
+
+func TestServerCloseExpiresKeptSockets(t *testing.T) {
+	t.Parallel()
+	ks := startKeptServer(t, time.Minute)
+	c := ks.dial(t, 4)
+	sid, _ := connectKept(t, c)
+	receive(t, ks.sockets, "socket", wait)
+	c.Close()
+	receive(t, ks.left, "disconnect", wait)
+	// A connected one sees "server shutting down", and is not kept either.
+	c2 := ks.dial(t, 4)
+	connectKept(t, c2)
+	receive(t, ks.sockets, "socket", wait)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := ks.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := receive(t, ks.left, "disconnect", wait); l.kept || l.reason != "server shutting down" {
+		t.Fatalf("at shutdown: %+v", l)
+	}
+	// Close has run the expiry before returning.
+	select {
+	case e := <-ks.expired:
+		if e.id != sid {
+			t.Fatalf("expired %q, want %q", e.id, sid)
+		}
+	default:
+		t.Fatal("Close returned before the kept socket expired")
 	}
 }
 
