@@ -42,17 +42,6 @@ const (
 	shutdownTimeout = 30 * time.Second
 )
 
-// strictLastDisconnectEnv, set to 1, makes the disconnect checks require
-// "client namespace disconnect" also for a socket that was the last one on
-// its connection. By default "transport close" is accepted there and logged:
-// the client sends the DISCONNECT packet and closes the transport at once,
-// and the library (servers/socket/v3 client.go) hands the packet to the
-// socket's task queue (Socket.Enqueue) but handles the transport close
-// synchronously (Client.onclose -> Socket._onclose), so the close can win.
-// Node's server handles both in order and always reports "client namespace
-// disconnect".
-const strictLastDisconnectEnv = "REALTIME_STRICT_LAST_DISCONNECT"
-
 var (
 	generations = []string{"v2", "v3", "v4"}
 	modes       = []string{"websocket", "polling", "upgrade"}
@@ -310,7 +299,9 @@ type lineData struct {
 	Outsider        string   `json:"outsider"`
 	Disconnected    []string `json:"disconnected"`
 	// LastOnConnection are sockets that were the last on their connection
-	// when they called disconnect(); see strictLastDisconnectEnv.
+	// when they called disconnect(): the client sends the DISCONNECT packet
+	// and closes the transport at once, and the server must still report
+	// the DISCONNECT, as Node's does.
 	LastOnConnection []string `json:"lastOnConnection"`
 }
 
@@ -521,16 +512,12 @@ func TestRealClients(t *testing.T) {
 								t.Errorf("server saw %q leave with reason %q, want \"client namespace disconnect\"", id, r)
 							}
 						}
-						strict := os.Getenv(strictLastDisconnectEnv) == "1"
 						for _, id := range d.LastOnConnection {
 							r, ok := obs.reason(id, stepTimeout)
 							switch {
 							case !ok:
 								t.Errorf("server saw no disconnect of %q (last socket of its connection) within %v", id, stepTimeout)
 							case r == "client namespace disconnect":
-							case r == "transport close" && !strict:
-								t.Logf("known library race: %q, the last socket of its connection, left with reason %q (set %s=1 to fail on it)",
-									id, r, strictLastDisconnectEnv)
 							default:
 								t.Errorf("server saw %q (last socket of its connection) leave with reason %q, want \"client namespace disconnect\"", id, r)
 							}
