@@ -71,6 +71,15 @@ func (s *Service) forgetAway(name string, ss *Session) {
 	}
 }
 
+// ReclaimAway ends the suspended session holding name, if this process has
+// one, and announces its departure (OnDeparture). It reports whether the
+// name was freed. Registering a name does this by itself for this process;
+// a cluster calls it for a registration on another node.
+func (s *Service) ReclaimAway(ctx context.Context, name string) bool {
+	name, err := ValidateName(name)
+	return err == nil && s.reclaim(ctx, name)
+}
+
 // reclaim ends the suspended session holding name, if this process has one,
 // and announces its departure. It reports whether the name was freed.
 func (s *Service) reclaim(ctx context.Context, name string) bool {

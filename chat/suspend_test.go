@@ -188,3 +188,30 @@ func TestPostedRememberedIsBounded(t *testing.T) {
 		t.Fatalf("c0 is still remembered after %d later messages", chat.PostedRemembered)
 	}
 }
+
+func TestReclaimAwayFreesOnlyASuspendedHolder(t *testing.T) {
+	f := newFixture(t)
+	var departed []string
+	f.svc.OnDeparture(func(u chat.User, _ []string) { departed = append(departed, u.ID) })
+	a := f.member(t, "a", "alice", "lobby")
+	f.member(t, "b", "bob", "lobby")
+	if f.svc.ReclaimAway(ctx, "alice") {
+		t.Fatal("reclaimed the name of a connected user")
+	}
+	a.Suspend()
+	if f.svc.ReclaimAway(ctx, "nobody") || f.svc.ReclaimAway(ctx, "bad name!") {
+		t.Fatal("reclaimed a name nobody holds")
+	}
+	if !f.svc.ReclaimAway(ctx, " ALICE ") {
+		t.Fatal("a suspended holder was not reclaimed")
+	}
+	if !reflect.DeepEqual(departed, []string{"a"}) {
+		t.Fatalf("departed %v, want [a]", departed)
+	}
+	if f.svc.ReclaimAway(ctx, "alice") {
+		t.Fatal("reclaimed twice")
+	}
+	if err := regErr(f, "c", "alice"); err != nil {
+		t.Fatalf("name after reclaim: %v", err)
+	}
+}

@@ -82,7 +82,8 @@ func (h ChatEvents) Attach(nsp *realtime.Namespace) {
 		}
 		h.Log.Debug("chat session not recovered in time", "sid", id, "user", u.Name)
 	})
-	nsp.OnConnection(h.connect)
+	h.AttachReclaim(nsp)
+	nsp.OnConnection(func(s *realtime.Socket) { h.connect(nsp, s) })
 }
 
 // session returns the chat session of s: a new one, or for a socket that
@@ -108,7 +109,7 @@ func (h ChatEvents) session(s *realtime.Socket) *chat.Session {
 	return sess
 }
 
-func (h ChatEvents) connect(s *realtime.Socket) {
+func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 	sess := h.session(s)
 	if sess == nil {
 		return
@@ -116,6 +117,10 @@ func (h ChatEvents) connect(s *realtime.Socket) {
 
 	s.On("register", h.acked(s, func(ctx context.Context, p payload) any {
 		u, err := sess.Register(ctx, p.str("name"))
+		if errors.Is(err, chat.ErrNameTaken) && reclaimElsewhere(ctx, nsp, p.str("name")) {
+			// Held by a user away on another node: freed there.
+			u, err = sess.Register(ctx, p.str("name"))
+		}
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,10 @@
 package realtime
 
-import "github.com/socketio-go/chatserver/realtime/internal/socketio"
+import (
+	"context"
+
+	"github.com/socketio-go/chatserver/realtime/internal/socketio"
+)
 
 // reservedServerEvents are the namespace's own event names, which no
 // server-side event may use (as in Node).
@@ -31,4 +35,13 @@ func (n *Namespace) OnServerEvent(event string, h Handler) {
 		}
 		go h(args, a)
 	})
+}
+
+// ServerEmitWithAck sends a server-side event to the other Socket.IO
+// servers of the cluster (the counterpart of OnServerEvent) and returns
+// their answers, one per server that answered before ctx ended; the error
+// is ctx's when some did not. Without Options.Redis there is no other
+// server: no answers, no error.
+func (n *Namespace) ServerEmitWithAck(ctx context.Context, event string, args ...any) ([]any, error) {
+	return n.nsp.ServerSideEmitWithAck(ctx, event, outgoing(args)...)
 }

@@ -20,6 +20,7 @@ const { Emitter } = require('@socket.io/redis-emitter');
 const { createClient } = require('redis');
 const notepack = require('notepack.io');
 const io4 = require('sio-client-4');
+const proxy = require('../lib/proxy');
 
 const REQUESTS_TIMEOUT = 3000; // the Node adapter's bound on cluster requests
 
@@ -352,5 +353,26 @@ describe('Go and Node servers in one Redis-adapter cluster', { skip, timeout: 12
     const all = await nodeSrv.chat.fetchSockets();
     const local = nodeSrv.chat.sockets.size;
     assert.equal([...counts.values()].reduce((a, b) => a + b, 0), all.length - local, 'the Go nodes\' counts add up to their sockets');
+  });
+
+  it('a user away on one Go node takes the name back through another at once', async () => {
+    // goA is reached through a proxy that plays the network.
+    const net = await proxy.start(new URL(goA.url).port);
+    try {
+      const nomad = await client(net.url, { name: 'nomad', rooms: ['r9'] });
+      const watcher = await client(goB.url, { name: 'watcher', rooms: ['r9'] });
+      const away = take(watcher, 'away');
+      net.cut();
+      const [ev] = await away;
+      assert.deepEqual(ev, { room: 'r9', user: nomad.user });
+
+      // The same person, on a client that cannot recover, through goB.
+      const again = await client(goB.url, { name: 'nomad', rooms: ['r9'] });
+      assert.notEqual(again.user.id, nomad.user.id);
+      const [left] = await take(watcher, 'left', (e) => e.user.id === nomad.user.id);
+      assert.deepEqual(left, { room: 'r9', user: nomad.user }, 'the away self left, announced by its node');
+    } finally {
+      await net.close();
+    }
   });
 });
