@@ -226,6 +226,7 @@ func Run(ctx context.Context, cfg config.Config, stdout io.Writer) int {
 	gin.SetMode(gin.ReleaseMode)
 	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg.Print(stdout)
+	raiseOpenFiles(log)
 	a, err := New(cfg, log)
 	if err != nil {
 		log.Error("start-up failed", "err", err)
