@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks the chat server against the Node socket.io 4.8 reference
-# (bench/reference/server.js) and a bare Go WebSocket broadcast server
+# (bench/reference/server.js), the same on Bun with @socket.io/bun-engine
+# (bench/reference/bun-server.js) and a bare Go WebSocket broadcast server
 # (bench/ceiling), driven by cmd/sioload. See bench/README.md.
 #
 # For each repeat, each scenario runs once per server, the servers taking
@@ -13,7 +14,7 @@
 # bench/results/latest.md, the raw records in bench/results/latest.jsonl.
 #
 # Settings (environment): REPEATS (3), SCENARIOS ("idle fanout fanout-light
-# cursors echo"), SERVERS ("project node ceiling"), IDLE_N (5000), FANOUT_N
+# cursors echo"), SERVERS ("project node bun ceiling"), IDLE_N (5000), FANOUT_N
 # (1000), FANOUT_RATE (50: beyond the project, at Node's limit), FANOUT_LIGHT_RATE
 # (10: latency below saturation), CURSORS_N (50), ECHO_N (50), DURATION (8s,
 # fanout, cursors and echo), IDLE_HOLD (6s), BUDGET_S (840: no new run starts
@@ -26,7 +27,7 @@ cd "$ROOT"
 
 REPEATS=${REPEATS:-3}
 SCENARIOS=${SCENARIOS:-"idle fanout fanout-light cursors echo"}
-SERVERS=${SERVERS:-"project node ceiling"}
+SERVERS=${SERVERS:-"project node bun ceiling"}
 IDLE_N=${IDLE_N:-5000}
 IDLE_HOLD=${IDLE_HOLD:-6s}
 FANOUT_N=${FANOUT_N:-1000}
@@ -82,6 +83,10 @@ go build -trimpath -o "$WORK/chatserver" .
 go build -trimpath -o "$WORK/sioload" ./cmd/sioload
 go build -trimpath -o "$WORK/ceiling" ./bench/ceiling
 node -e "require.resolve('socket.io')" || { echo "run.sh: node_modules/socket.io is missing (npm ci)" >&2; exit 1; }
+if [[ " $SERVERS " == *" bun "* && ! -x node_modules/.bin/bun ]]; then
+	echo "run.sh: node_modules/.bin/bun is missing (npm ci installs bun and @socket.io/bun-engine)" >&2
+	exit 1
+fi
 
 free_port() {
 	node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
@@ -99,6 +104,9 @@ start_server() {
 		;;
 	node)
 		taskset -c "$SERVER_CPU" node "$ROOT/bench/reference/server.js" --port "$port" --host 127.0.0.1 >"$out" 2>&1 &
+		;;
+	bun)
+		taskset -c "$SERVER_CPU" "$ROOT/node_modules/.bin/bun" "$ROOT/bench/reference/bun-server.js" --port "$port" --host 127.0.0.1 >"$out" 2>&1 &
 		;;
 	ceiling)
 		taskset -c "$SERVER_CPU" "$WORK/ceiling" -addr "127.0.0.1:$port" >"$out" 2>&1 &
@@ -265,6 +273,8 @@ cat >"$WORK/meta.json" <<EOF
  "go":"$(go env GOVERSION)",
  "node":"$(node --version)",
  "socketio":"$(node -p 'require(require("path").join(require("path").dirname(require.resolve("socket.io")),"..","package.json")).version')",
+ "bun":"$(node_modules/.bin/bun --version 2>/dev/null || true)",
+ "bun_engine":"$(node -p 'require("@socket.io/bun-engine/package.json").version' 2>/dev/null || true)",
  "commit":"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':!bench' 2>/dev/null || echo '+dirty')",
  "repeats":$REPEATS, "idle_n":$IDLE_N, "idle_hold":"$IDLE_HOLD", "fanout_n":$FANOUT_N, "fanout_rate":$FANOUT_RATE, "fanout_light_rate":$FANOUT_LIGHT_RATE,
  "cursors_n":$CURSORS_N, "echo_n":$ECHO_N, "duration":"$DURATION",

@@ -63,7 +63,7 @@ const metrics = [
   ['echo', 'server CPU per acked rtt, µs', 'lower', (r) => perItem(r, r.result && r.result.acks)],
 ];
 
-const servers = ['project', 'node', 'ceiling'];
+const servers = ['project', 'node', 'bun', 'ceiling'];
 const scenarios = [...new Set(records.map((r) => r.scenario))];
 const by = (scenario, server) => records.filter((r) => r.scenario === scenario && r.server === server);
 
@@ -73,17 +73,18 @@ const p = (s = '') => out.push(s);
 p(`## Benchmark results — ${meta.date}`);
 p();
 p(`Machine: ${meta.nproc} CPUs (${meta.cpu}), ${meta.mem_gib} GiB, Linux ${meta.kernel}. ` +
-  `${meta.go}, Node ${meta.node}, socket.io ${meta.socketio}. Project at ${meta.commit}.`);
+  `${meta.go}, Node ${meta.node}, socket.io ${meta.socketio}` + (meta.bun ? `, Bun ${meta.bun} with @socket.io/bun-engine ${meta.bun_engine}` : '') +
+  `. Project at ${meta.commit}.`);
 p(`Server pinned to CPU ${meta.server_cpu} (GOMAXPROCS 1 for the Go servers), sioload to CPU ${meta.load_cpu}; ` +
   `${meta.repeats} repeats, servers alternating; sioload \`${meta.sioload}\`, ${meta.duration} per run ` +
   `(idle: hold ${meta.idle_hold}). Load average at start ${meta.load_start}, at end ${meta.load_end}; ` +
   `whole run ${Math.round(meta.elapsed_s / 60 * 10) / 10} min.`);
 p();
-p('Medians of the runs; "runs" counts the runs that completed. project/Node: ratio of the medians ' +
+p('Medians of the runs; "runs" counts the runs that completed. project/Node and project/Bun: ratios of the medians ' +
   '(> 1 is better for the project where higher is better, < 1 where lower is better).');
 p();
-p('| scenario | metric | better | project | Node 4.8 | project/Node | Go ceiling | runs (project/Node/ceiling) |');
-p('| --- | --- | --- | ---: | ---: | ---: | ---: | --- |');
+p('| scenario | metric | better | project | Node 4.8 | Bun | project/Node | project/Bun | Go ceiling | runs (project/Node/Bun/ceiling) |');
+p('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
 for (const [scenario, label, better, fn] of metrics) {
   if (!scenarios.includes(scenario)) continue;
   const med = {};
@@ -96,9 +97,9 @@ for (const [scenario, label, better, fn] of metrics) {
     }));
     runs[s] = `${rs.filter(ok).length}/${rs.length}`;
   }
-  const ratio = med.project !== undefined && med.node ? med.project / med.node : undefined;
-  p(`| ${scenario} | ${label} | ${better} | ${fmt(med.project)} | ${fmt(med.node)} | ` +
-    `${ratio === undefined ? '–' : ratio.toFixed(2) + '×'} | ${fmt(med.ceiling)} | ${runs.project} / ${runs.node} / ${runs.ceiling} |`);
+  const ratio = (ref) => (med.project !== undefined && med[ref] ? (med.project / med[ref]).toFixed(2) + '×' : '–');
+  p(`| ${scenario} | ${label} | ${better} | ${fmt(med.project)} | ${fmt(med.node)} | ${fmt(med.bun)} | ` +
+    `${ratio('node')} | ${ratio('bun')} | ${fmt(med.ceiling)} | ${runs.project} / ${runs.node} / ${runs.bun} / ${runs.ceiling} |`);
 }
 p();
 p('<details><summary>Every run</summary>');
