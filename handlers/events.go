@@ -64,23 +64,12 @@ type roomEvent struct {
 
 // Attach registers the handlers on nsp.
 func (h ChatEvents) Attach(nsp *realtime.Namespace) {
-	h.Chat.OnDeparture(func(u chat.User, rooms []string) {
-		for _, room := range rooms {
-			nsp.To(room).Emit("left", roomEvent{Room: room, User: u})
-		}
-	})
+	h.Chat.OnDeparture(func(u chat.User, rooms []string) { announce(nsp.To, "left", u, rooms) })
 	nsp.OnRecoveryExpired(func(id string, data any) {
-		sess, ok := data.(*chat.Session)
-		if !ok {
-			return
+		if sess, ok := data.(*chat.Session); ok {
+			u := h.end(sess, nsp.To)
+			h.Log.Debug("chat session not recovered in time", "sid", id, "user", u.Name)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
-		defer cancel()
-		u, rooms := sess.Close(ctx)
-		for _, room := range rooms {
-			nsp.To(room).Emit("left", roomEvent{Room: room, User: u})
-		}
-		h.Log.Debug("chat session not recovered in time", "sid", id, "user", u.Name)
 	})
 	h.AttachReclaim(nsp)
 	nsp.OnConnection(func(s *realtime.Socket) { h.connect(nsp, s) })
@@ -95,9 +84,7 @@ func (h ChatEvents) session(s *realtime.Socket) *chat.Session {
 	if s.Recovered() {
 		if sess, ok := s.Data().(*chat.Session); ok {
 			if u, rooms, ok := sess.Resume(); ok {
-				for _, room := range rooms {
-					s.To(room).Emit("back", roomEvent{Room: room, User: u})
-				}
+				announce(s.To, "back", u, rooms)
 				return sess
 			}
 		}
@@ -208,28 +195,39 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 			// recovery): the user stays, away, until it does or the
 			// window passes (OnRecoveryExpired closes the session).
 			u, rooms, _ := sess.Suspend()
-			for _, room := range rooms {
-				s.To(room).Emit("away", roomEvent{Room: room, User: u})
-			}
+			announce(s.To, "away", u, rooms)
 			h.Log.Debug("chat disconnect, kept for recovery", "sid", s.ID(), "user", u.Name, "reason", reason)
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
-		defer cancel()
-		u, rooms := sess.Close(ctx)
-		for _, room := range rooms {
-			// The socket has left its rooms already: nobody gets their own left.
-			s.To(room).Emit("left", roomEvent{Room: room, User: u})
-		}
+		// The socket has left its rooms already: nobody gets their own left.
+		u := h.end(sess, s.To)
 		h.Log.Debug("chat disconnect", "sid", s.ID(), "user", u.Name, "reason", reason)
 	})
+}
+
+// end closes sess and tells its rooms the user left, through to (the
+// namespace's To, or a socket's, which leaves the socket out).
+func (h ChatEvents) end(sess *chat.Session, to func(room string) *realtime.Broadcast) chat.User {
+	ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
+	defer cancel()
+	u, rooms := sess.Close(ctx)
+	announce(to, "left", u, rooms)
+	return u
+}
+
+// announce tells each of rooms, through to, that u is event: "left",
+// "away" or "back".
+func announce(to func(room string) *realtime.Broadcast, event string, u chat.User, rooms []string) {
+	for _, room := range rooms {
+		to(room).Emit(event, roomEvent{Room: room, User: u})
+	}
 }
 
 // AnnounceGone returns the callback the cluster's presence sweeper calls for
 // each user of a node that died: their rooms, on every node, get left.
 func (h ChatEvents) AnnounceGone(nsp *realtime.Namespace) func(room string, u chat.User) {
 	return func(room string, u chat.User) {
-		nsp.To(room).Emit("left", roomEvent{Room: room, User: u})
+		announce(nsp.To, "left", u, []string{room})
 		h.Log.Info("swept user of a dead node", "user", u.Name, "room", room)
 	}
 }

@@ -25,7 +25,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -57,11 +56,9 @@ type connInfo struct {
 	Transport string // at connection time
 }
 
-// observations records, per socket id, what the server saw. changed is
-// closed and replaced on every update so waiters need no polling.
+// observations records, per socket id, what the server saw.
 type observations struct {
-	mu      sync.Mutex
-	changed chan struct{}
+	watched
 	conns   map[string]connInfo
 	reasons map[string]string
 	joined  map[string][]string
@@ -70,39 +67,10 @@ type observations struct {
 
 func newObservations() *observations {
 	return &observations{
-		changed: make(chan struct{}),
 		conns:   map[string]connInfo{},
 		reasons: map[string]string{},
 		joined:  map[string][]string{},
 		binary:  map[string]int{},
-	}
-}
-
-func (o *observations) update(f func()) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	f()
-	close(o.changed)
-	o.changed = make(chan struct{})
-}
-
-// wait returns once cond (called with the lock held) holds, or false after
-// timeout.
-func (o *observations) wait(timeout time.Duration, cond func() bool) bool {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		o.mu.Lock()
-		ok, ch := cond(), o.changed
-		o.mu.Unlock()
-		if ok {
-			return true
-		}
-		select {
-		case <-ch:
-		case <-timer.C:
-			return false
-		}
 	}
 }
 

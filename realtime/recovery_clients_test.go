@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,8 +23,7 @@ import (
 type recoveryServer struct {
 	url string
 
-	mu          sync.Mutex
-	changed     chan struct{}
+	watched
 	disconnects map[string]keptInfo // socket id -> how it left
 	expired     map[string]any      // socket id -> its data, from OnRecoveryExpired
 	middleware  int
@@ -36,38 +34,10 @@ type keptInfo struct {
 	Kept   bool   `json:"kept"`
 }
 
-func (rs *recoveryServer) update(f func()) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	f()
-	close(rs.changed)
-	rs.changed = make(chan struct{})
-}
-
-// wait returns once cond (called with the lock held) holds, or false after
-// timeout.
-func (rs *recoveryServer) wait(timeout time.Duration, cond func() bool) bool {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		rs.mu.Lock()
-		ok, ch := cond(), rs.changed
-		rs.mu.Unlock()
-		if ok {
-			return true
-		}
-		select {
-		case <-ch:
-		case <-timer.C:
-			return false
-		}
-	}
-}
-
 func startRecoveryServer(t *testing.T, window time.Duration) *recoveryServer {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
-	rs := &recoveryServer{changed: make(chan struct{}), disconnects: map[string]keptInfo{}, expired: map[string]any{}}
+	rs := &recoveryServer{disconnects: map[string]keptInfo{}, expired: map[string]any{}}
 	rt := realtime.NewServer(realtime.Options{Recovery: true, MaxDisconnection: window})
 	nsp := rt.Of("/")
 	nsp.Use(func(*realtime.Socket) error {

@@ -14,13 +14,7 @@
 const http = require('node:http');
 const engine = require('engine.io');
 
-function flag(name, env, def) {
-  const i = process.argv.indexOf('--' + name);
-  if (i >= 0 && i + 1 < process.argv.length) return process.argv[i + 1];
-  const eq = process.argv.find((a) => a.startsWith('--' + name + '='));
-  if (eq) return eq.slice(name.length + 3);
-  return process.env[env] || def;
-}
+const { flag } = require('./chat');
 
 const PORT = Number(flag('port', 'PORT', '3300'));
 const HOST = flag('host', 'HOST', '127.0.0.1');

@@ -2,13 +2,12 @@
 // against the real server binary.
 'use strict';
 const { within } = require('../lib/wait');
+const { call, next } = require('../lib/events');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const server = require('../lib/server');
 const io4 = require('sio-client-4');
 const io2 = require('sio-client-2');
-
-
 
 // client(url, {gen, transports}) connects to /chat and resolves once connected.
 async function client(url, { gen = 4, transports } = {}) {
@@ -21,22 +20,6 @@ async function client(url, { gen = 4, transports } = {}) {
     s.once('connect_error', rej);
   }), 'connect');
   return s;
-}
-
-function call(s, event, payload) {
-  return within(new Promise((res) => s.emit(event, payload, res)), `ack of ${event}`);
-}
-
-function next(s, event, pred = () => true) {
-  return within(new Promise((res) => {
-    const h = (...args) => {
-      if (pred(...args)) {
-        s.off(event, h);
-        res(args[0]);
-      }
-    };
-    s.on(event, h);
-  }), `event ${event}`);
 }
 
 async function user(url, name, room, opts) {

@@ -7,6 +7,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { within } = require('../lib/wait');
+const { call, next } = require('../lib/events');
 const server = require('../lib/server');
 const proxy = require('../lib/proxy');
 const io4 = require('sio-client-4');
@@ -17,22 +18,6 @@ function connect(url, opts) {
     s.once('connect', () => res(s));
     s.once('connect_error', rej);
   }), 'connect');
-}
-
-function call(s, event, payload) {
-  return within(new Promise((res) => s.emit(event, payload, res)), `ack of ${event}`);
-}
-
-function next(s, event, pred = () => true, ms) {
-  return within(new Promise((res) => {
-    const h = (...args) => {
-      if (pred(...args)) {
-        s.off(event, h);
-        res(args[0]);
-      }
-    };
-    s.on(event, h);
-  }), `event ${event}`, ms);
 }
 
 async function enter(s, name, room) {

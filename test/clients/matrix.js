@@ -16,7 +16,7 @@
 
 const { isDeepStrictEqual } = require('node:util');
 
-const STEP_MS = 4000;
+const { STEP_MS, timeoutError, once, call } = require('./wait');
 
 const CLIENTS = {
   v2: require('sio-client-2'),
@@ -47,37 +47,6 @@ function out(obj) {
 }
 
 // --- helpers -------------------------------------------------------------
-
-function timeoutError(what, ms) {
-  return new Error(`timeout after ${ms}ms waiting for ${what}`);
-}
-
-// once resolves with the arguments of the next `event` on emitter.
-function once(emitter, event, what, ms = STEP_MS) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, on);
-      reject(timeoutError(what || `"${event}"`, ms));
-    }, ms);
-    function on(...args) {
-      clearTimeout(timer);
-      resolve(args);
-    }
-    emitter.once(event, on);
-  });
-}
-
-// call emits event with args and an acknowledgement callback; it resolves
-// with the ack's arguments.
-function call(socket, event, ...args) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(timeoutError(`the ack of "${event}"`, STEP_MS)), STEP_MS);
-    socket.emit(event, ...args, (...res) => {
-      clearTimeout(timer);
-      resolve(res);
-    });
-  });
-}
 
 // connected resolves once socket has joined its namespace, and rejects on a
 // connect_error (2.x reports middleware refusals as "error").

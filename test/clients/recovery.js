@@ -14,7 +14,7 @@
 // Every wait has a timeout; nothing is synchronised by sleeping.
 'use strict';
 
-const STEP_MS = 5000;
+const { once, call } = require('./wait');
 
 const [url, gen, mode] = process.argv.slice(2);
 if (!url || !gen || !mode) {
@@ -26,30 +26,6 @@ const version = require((gen === 'v3' ? 'sio-client-3' : 'sio-client-4') + '/pac
 
 function out(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
-}
-
-function once(emitter, event, what) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, on);
-      reject(new Error(`timeout after ${STEP_MS}ms waiting for ${what}`));
-    }, STEP_MS);
-    function on(...args) {
-      clearTimeout(timer);
-      resolve(args);
-    }
-    emitter.once(event, on);
-  });
-}
-
-function call(socket, event, ...args) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timeout waiting for the ack of "${event}"`)), STEP_MS);
-    socket.emit(event, ...args, (...res) => {
-      clearTimeout(timer);
-      resolve(res);
-    });
-  });
 }
 
 async function main() {
