@@ -119,15 +119,15 @@ func (r *recovery) store(offset int64, opts BroadcastOptions, msgs []*engineio.M
 	r.packets = append(r.packets, storedPacket{})
 	copy(r.packets[i+1:], r.packets[i:])
 	r.packets[i] = storedPacket{offset: offset, opts: opts, msgs: msgs, at: now}
-	gone, fn := r.expireLocked(now), r.onExpire
+	// Per broadcast only the oldest packets are looked at; kept sessions
+	// are the sweep's.
+	r.expirePacketsLocked(now)
+	r.armLocked()
 	r.mu.Unlock()
-	goExpire(fn, gone)
 }
 
-// expireLocked drops what is older than max, and arms the sweep that does
-// the same for sessions while anything is kept. It returns the sessions
-// that expired, for the caller to hand to onExpire once unlocked.
-func (r *recovery) expireLocked(now time.Time) []*savedSession {
+// expirePacketsLocked drops the packets older than max.
+func (r *recovery) expirePacketsLocked(now time.Time) {
 	cut := 0
 	for cut < len(r.packets) && now.Sub(r.packets[cut].at) > r.max {
 		cut++
@@ -137,6 +137,11 @@ func (r *recovery) expireLocked(now time.Time) []*savedSession {
 		clear(r.packets[:cut])
 		r.packets = r.packets[cut:]
 	}
+}
+
+// expireSessionsLocked drops the sessions that left more than max ago and
+// returns them, for the caller to hand to onExpire once unlocked.
+func (r *recovery) expireSessionsLocked(now time.Time) []*savedSession {
 	var gone []*savedSession
 	for pid, s := range r.sessions {
 		if now.Sub(s.left) > r.max {
@@ -144,10 +149,14 @@ func (r *recovery) expireLocked(now time.Time) []*savedSession {
 			gone = append(gone, s)
 		}
 	}
+	return gone
+}
+
+// armLocked arms the sweep while anything is kept.
+func (r *recovery) armLocked() {
 	if r.sweeper == nil && (len(r.packets) > 0 || len(r.sessions) > 0) {
 		r.sweeper = time.AfterFunc(r.sweepEvery(), r.sweep)
 	}
-	return gone
 }
 
 // sweepEvery is how often expiry runs while anything is kept: a session
@@ -155,9 +164,12 @@ func (r *recovery) expireLocked(now time.Time) []*savedSession {
 func (r *recovery) sweepEvery() time.Duration { return r.max/8 + 250*time.Millisecond }
 
 func (r *recovery) sweep() {
+	now := time.Now()
 	r.mu.Lock()
 	r.sweeper = nil
-	gone, fn := r.expireLocked(time.Now()), r.onExpire
+	r.expirePacketsLocked(now)
+	gone, fn := r.expireSessionsLocked(now), r.onExpire
+	r.armLocked()
 	r.mu.Unlock()
 	expire(fn, gone)
 }
@@ -172,21 +184,12 @@ func expire(fn func(id string, data any), gone []*savedSession) {
 	}
 }
 
-// goExpire is expire off the caller's goroutine, for callers on a hot path
-// (a broadcast, a connect).
-func goExpire(fn func(id string, data any), gone []*savedSession) {
-	if fn != nil && len(gone) > 0 {
-		go expire(fn, gone)
-	}
-}
-
 // persist keeps a socket that left for a reason its client recovers from.
 func (r *recovery) persist(s *Socket, rooms []string) {
 	r.mu.Lock()
 	r.sessions[s.pid] = &savedSession{sid: s.id, pid: s.pid, since: s.since, rooms: rooms, data: s.data, left: time.Now()}
-	gone, fn := r.expireLocked(time.Now()), r.onExpire
+	r.armLocked()
 	r.mu.Unlock()
-	goExpire(fn, gone)
 }
 
 // setOnExpire sets the handler of expired sessions.
@@ -230,6 +233,7 @@ func (r *recovery) restore(pid, offset string) (*savedSession, [][]*engineio.Mes
 	if s == nil {
 		return nil, nil
 	}
+	delete(r.sessions, pid) // recovered now, or never
 	var i int
 	ok := time.Since(s.left) <= r.max
 	if offset == "" {
@@ -242,12 +246,13 @@ func (r *recovery) restore(pid, offset string) (*savedSession, [][]*engineio.Mes
 	}
 	if !ok {
 		// Too late, or older than what is kept: the client starts over
-		// with a new socket, and this session will not come back.
-		delete(r.sessions, pid)
-		goExpire(r.onExpire, []*savedSession{s})
+		// with a new socket, and this session will not come back. Its
+		// expiry runs off the connect path.
+		if fn := r.onExpire; fn != nil {
+			go fn(s.sid, s.data)
+		}
 		return nil, nil
 	}
-	delete(r.sessions, pid)
 	var missed [][]*engineio.Message
 	for _, p := range r.packets[i+1:] { // i is -1 when everything kept is missed
 		if includes(s.rooms, p.opts) {
