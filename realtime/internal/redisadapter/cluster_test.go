@@ -339,26 +339,13 @@ func TestClusterBroadcastWithAck(t *testing.T) {
 		}()
 	}
 	_ = dialClient(t, b.url) // not in r
-	type result struct {
-		answers [][]any
-		err     error
-	}
-	res := make(chan result, 1)
-	if err := a.nsp.To("r").EmitWithAck(wait, func(answers [][]any, err error) { res <- result{answers, err} }, "question", 41); err != nil {
-		t.Fatal(err)
-	}
-	var got result
-	select {
-	case got = <-res:
-	case <-time.After(wait + time.Second):
-		t.Fatal("EmitWithAck never completed")
-	}
+	answers, err := emitWithAck(t, a.nsp.To("r"), wait, "question", 41)()
 	wg.Wait()
-	if got.err != nil || len(got.answers) != 3 {
-		t.Fatalf("EmitWithAck: %v, %v", got.answers, got.err)
+	if err != nil || len(answers) != 3 {
+		t.Fatalf("EmitWithAck: %v, %v", answers, err)
 	}
 	var from []string
-	for _, ans := range got.answers {
+	for _, ans := range answers {
 		name, _ := field(first(ans), "from").(string)
 		from = append(from, name)
 		wantLen := 1 // remote: the first argument only
@@ -386,16 +373,9 @@ func TestClusterBroadcastWithAck(t *testing.T) {
 			}
 		}()
 	}
-	if err := b.nsp.To("r").EmitWithAck(500*time.Millisecond, func(answers [][]any, err error) { res <- result{answers, err} }, "again"); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case got = <-res:
-	case <-time.After(wait):
-		t.Fatal("EmitWithAck never completed")
-	}
+	answers, err = emitWithAck(t, b.nsp.To("r"), 500*time.Millisecond, "again")()
 	wg.Wait()
-	if !errors.Is(got.err, socketio.ErrAckTimeout) || len(got.answers) != 2 {
-		t.Fatalf("with one client silent: %v, %v; want 2 answers and ErrAckTimeout", got.answers, got.err)
+	if !errors.Is(err, socketio.ErrAckTimeout) || len(answers) != 2 {
+		t.Fatalf("with one client silent: %v, %v; want 2 answers and ErrAckTimeout", answers, err)
 	}
 }

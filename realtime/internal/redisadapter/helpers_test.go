@@ -265,3 +265,28 @@ func field(v any, k string) any {
 	m, _ := v.(map[string]any)
 	return m[k]
 }
+
+// emitWithAck starts op.EmitWithAck(timeout, event, args...) and returns
+// the function that waits for its answers, failing the test if it never
+// completes.
+func emitWithAck(t *testing.T, op *socketio.BroadcastOperator, timeout time.Duration, event string, args ...any) func() ([][]any, error) {
+	t.Helper()
+	type result struct {
+		answers [][]any
+		err     error
+	}
+	res := make(chan result, 1)
+	if err := op.EmitWithAck(timeout, func(answers [][]any, err error) { res <- result{answers, err} }, event, args...); err != nil {
+		t.Fatal(err)
+	}
+	return func() ([][]any, error) {
+		t.Helper()
+		select {
+		case got := <-res:
+			return got.answers, got.err
+		case <-time.After(timeout + time.Second):
+			t.Fatal("EmitWithAck never completed")
+			return nil, nil
+		}
+	}
+}

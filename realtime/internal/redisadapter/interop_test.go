@@ -472,26 +472,13 @@ func TestNodeInterop(t *testing.T) {
 		for name, c := range map[string]*siotest.Client{"ca": ca, "cb": cb, "nc": nc} {
 			answerAll(t, &wg, c, "pong", name)
 		}
-		type result struct {
-			answers [][]any
-			err     error
-		}
-		res := make(chan result, 1)
-		if err := a.nsp.To("r5").EmitWithAck(wait, func(answers [][]any, err error) { res <- result{answers, err} }, "pong", 1); err != nil {
-			t.Fatal(err)
-		}
-		var got result
-		select {
-		case got = <-res:
-		case <-time.After(wait + time.Second):
-			t.Fatal("Go's EmitWithAck never completed")
-		}
+		goAnswers, err := emitWithAck(t, a.nsp.To("r5"), wait, "pong", 1)()
 		wg.Wait()
-		if got.err != nil || len(got.answers) != 3 {
-			t.Fatalf("Go's EmitWithAck: %v, %v", got.answers, got.err)
+		if err != nil || len(goAnswers) != 3 {
+			t.Fatalf("Go's EmitWithAck: %v, %v", goAnswers, err)
 		}
 		var from []string
-		for _, ans := range got.answers {
+		for _, ans := range goAnswers {
 			from = append(from, field(first(ans), "from").(string))
 		}
 		sort.Strings(from)

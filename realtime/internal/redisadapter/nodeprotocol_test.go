@@ -373,14 +373,7 @@ func checkBroadcastAckFromGo(t *testing.T, addr string) {
 	waitNumSub(t, rdb, 2)
 	c := dialClient(t, a.url)
 	join(c, "r")
-	type result struct {
-		answers [][]any
-		err     error
-	}
-	res := make(chan result, 1)
-	if err := a.nsp.To("r").EmitWithAck(wait, func(answers [][]any, err error) { res <- result{answers, err} }, "question", 41); err != nil {
-		t.Fatal(err)
-	}
+	answered := emitWithAck(t, a.nsp.To("r"), wait, "question", 41)
 	r, err := receiveWhere(ps, func(r received) bool { return field(r.value, "type") == float64(7) })
 	if err != nil {
 		t.Fatal(err)
@@ -408,17 +401,13 @@ func checkBroadcastAckFromGo(t *testing.T, addr string) {
 	if err := rdb.Publish(context.Background(), respChan, ack).Err(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case got := <-res:
-		if got.err != nil || len(got.answers) != 2 {
-			t.Fatalf("EmitWithAck: %v, %v", got.answers, got.err)
-		}
-		want := [][]any{{"from-go", "second"}, {map[string]any{"from": "node"}}}
-		if !reflect.DeepEqual(got.answers, want) && !reflect.DeepEqual(got.answers, [][]any{want[1], want[0]}) {
-			t.Fatalf("answers %v, want %v", got.answers, want)
-		}
-	case <-time.After(wait + time.Second):
-		t.Fatal("EmitWithAck never completed")
+	answers, err := answered()
+	if err != nil || len(answers) != 2 {
+		t.Fatalf("EmitWithAck: %v, %v", answers, err)
+	}
+	want := [][]any{{"from-go", "second"}, {map[string]any{"from": "node"}}}
+	if !reflect.DeepEqual(answers, want) && !reflect.DeepEqual(answers, [][]any{want[1], want[0]}) {
+		t.Fatalf("answers %v, want %v", answers, want)
 	}
 }
 
