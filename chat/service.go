@@ -3,7 +3,6 @@ package chat
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 )
@@ -53,21 +52,19 @@ func (s *Service) OnDeparture(fn func(u User, rooms []string)) {
 	s.mu.Unlock()
 }
 
-func foldName(name string) string { return strings.ToLower(name) }
-
 // setAway records the suspended session holding name.
 func (s *Service) setAway(name string, ss *Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.away[foldName(name)] = ss
+	s.away[FoldName(name)] = ss
 }
 
 // forgetAway forgets ss as the suspended session holding name.
 func (s *Service) forgetAway(name string, ss *Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.away[foldName(name)] == ss {
-		delete(s.away, foldName(name))
+	if s.away[FoldName(name)] == ss {
+		delete(s.away, FoldName(name))
 	}
 }
 
@@ -84,7 +81,7 @@ func (s *Service) ReclaimAway(ctx context.Context, name string) bool {
 // and announces its departure. It reports whether the name was freed.
 func (s *Service) reclaim(ctx context.Context, name string) bool {
 	s.mu.Lock()
-	old := s.away[foldName(name)]
+	old := s.away[FoldName(name)]
 	departed := s.departed
 	s.mu.Unlock()
 	if old == nil {

@@ -28,6 +28,10 @@ func ValidateName(s string) (string, error) {
 	return s, nil
 }
 
+// FoldName is the key under which names are unique: names compare ignoring
+// case, and valid names are ASCII, so lower-casing is enough.
+func FoldName(name string) string { return strings.ToLower(name) }
+
 // ValidateRoom trims surrounding white space and checks that the rest is 1 to
 // MaxRoomLen characters of a–z, 0–9 and -. Room names are lowercase only, so
 // "General" and "general" can never be two different rooms; they are not

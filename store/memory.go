@@ -5,7 +5,6 @@ import (
 	"context"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/socketio-go/chatserver/chat"
@@ -22,13 +21,9 @@ func NewMemoryNames() *MemoryNames {
 	return &MemoryNames{owners: make(map[string]string)}
 }
 
-// foldName is the key under which names are unique. Valid names are ASCII,
-// for which lower-casing is exact case folding.
-func foldName(name string) string { return strings.ToLower(name) }
-
 // Claim implements chat.Names.
 func (n *MemoryNames) Claim(_ context.Context, name, ownerID string) error {
-	key := foldName(name)
+	key := chat.FoldName(name)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if owner, ok := n.owners[key]; ok && owner != ownerID {
@@ -40,7 +35,7 @@ func (n *MemoryNames) Claim(_ context.Context, name, ownerID string) error {
 
 // Release implements chat.Names.
 func (n *MemoryNames) Release(_ context.Context, name, ownerID string) error {
-	key := foldName(name)
+	key := chat.FoldName(name)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.owners[key] == ownerID {

@@ -210,7 +210,7 @@ return 1
 
 // Claim implements chat.Names.
 func (n *RedisNames) Claim(ctx context.Context, name, ownerID string) error {
-	folded := foldName(name)
+	folded := chat.FoldName(name)
 	ks := []string{n.k.name(folded)}
 	ttl := int64(0)
 	if n.node != "" {
@@ -229,7 +229,7 @@ func (n *RedisNames) Claim(ctx context.Context, name, ownerID string) error {
 
 // Release implements chat.Names.
 func (n *RedisNames) Release(ctx context.Context, name, ownerID string) error {
-	folded := foldName(name)
+	folded := chat.FoldName(name)
 	ks := []string{n.k.name(folded)}
 	if n.node != "" {
 		ks = append(ks, n.k.nodeNames(n.node))
