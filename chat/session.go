@@ -271,25 +271,15 @@ func (ss *Session) Publish(ctx context.Context, room, text, clientID string, del
 		return Message{}, ErrRateLimited
 	}
 
-	m := Message{Room: room, From: u, Text: text, TS: now.UnixMilli(), ClientID: clientID}
-	if staged, ok := ss.svc.history.(StagedHistory); ok {
-		var write func(context.Context) error
-		if m, write, err = staged.Stage(ctx, m); err != nil {
-			return Message{}, internal("post", err)
-		}
-		if deliver != nil {
-			deliver(m)
-		}
-		if err := write(ctx); err != nil {
-			return Message{}, internal("post", err)
-		}
-	} else {
-		if m, err = ss.svc.history.Append(ctx, m); err != nil {
-			return Message{}, internal("post", err)
-		}
-		if deliver != nil {
-			deliver(m)
-		}
+	m, write, err := stage(ctx, ss.svc.history, Message{Room: room, From: u, Text: text, TS: now.UnixMilli(), ClientID: clientID})
+	if err != nil {
+		return Message{}, internal("post", err)
+	}
+	if deliver != nil {
+		deliver(m)
+	}
+	if err := write(ctx); err != nil {
+		return Message{}, internal("post", err)
 	}
 	if clientID != "" {
 		ss.mu.Lock()
@@ -300,6 +290,16 @@ func (ss *Session) Publish(ctx context.Context, room, text, clientID string, del
 		ss.mu.Unlock()
 	}
 	return m, nil
+}
+
+// stage numbers m with h: staged when h can, else stored at once (and the
+// write has nothing left to do).
+func stage(ctx context.Context, h History, m Message) (Message, func(context.Context) error, error) {
+	if sh, ok := h.(StagedHistory); ok {
+		return sh.Stage(ctx, m)
+	}
+	m, err := h.Append(ctx, m)
+	return m, func(context.Context) error { return nil }, err
 }
 
 // postedLocked finds a message this session stored in room under clientID.
