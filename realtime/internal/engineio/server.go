@@ -85,6 +85,8 @@ type Server struct {
 	count    atomic.Int64
 	closing  atomic.Bool
 	wg       sync.WaitGroup // one per session until finalized
+	flushers flushers
+	seq      atomic.Uint64 // sessions created, to spread them over the flushers
 }
 
 // NewServer returns a server with opts (zero fields take the defaults).
@@ -95,6 +97,7 @@ func NewServer(opts Options) *Server {
 		epoch:    time.Now(),
 		origins:  map[string]bool{},
 		sessions: map[string]*Session{},
+		flushers: newFlushers(),
 	}
 	for _, o := range opts.AllowedOrigins {
 		if o == "*" {
@@ -207,7 +210,7 @@ func (srv *Server) handshake(w http.ResponseWriter, r *http.Request, q url.Value
 			return
 		}
 	}
-	s := &Session{srv: srv, id: newSID(), eio: eio, transport: transport}
+	s := &Session{srv: srv, id: newSID(), eio: eio, transport: transport, flusher: srv.flushers.pick(srv.seq.Add(1))}
 	if transport == transportPolling {
 		s.wake = make(chan struct{}, 1)
 		s.jsonp = q.Has("j")
@@ -298,6 +301,7 @@ func (srv *Server) Close(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		srv.flushers.close()
 		return nil
 	case <-ctx.Done():
 	}
@@ -311,6 +315,7 @@ func (srv *Server) Close(ctx context.Context) error {
 		s.closeNow(ReasonServerShutdown, nil)
 	}
 	<-done
+	srv.flushers.close()
 	return fmt.Errorf("engineio: %d sessions did not close in time: %w", len(left), ctx.Err())
 }
 

@@ -78,6 +78,11 @@ type Session struct {
 	spare   []entry
 	queued  int
 	writing bool
+	// blocked is true while a drain goroutine waits for the socket to
+	// take what it could not at once: the client is behind.
+	blocked bool
+	// flusher is the writer that deferred sends hand the session to.
+	flusher *flusher
 
 	// WebSocket.
 	ws *wsConn
@@ -118,32 +123,49 @@ func (s *Session) Transport() string {
 // Server's OnConnection, before the session reads anything.
 func (s *Session) SetHandler(h Handler) { s.handler = h }
 
-type sendMode uint8
-
-const (
-	sendNormal sendMode = iota
-	sendVolatile
-	sendLatest
-)
+// SendFlags say how a send is queued.
+type SendFlags struct {
+	// Volatile drops the messages instead of queuing them when the client
+	// is behind: the socket did not take the last write (WebSocket), or no
+	// poll is waiting (polling).
+	Volatile bool
+	// Latest, when set, makes the messages the newest value for the key:
+	// if messages sent with the same key are still queued, these replace
+	// them instead of queuing behind them, so only the latest value is
+	// ever waiting.
+	Latest string
+	// Deferred hands the write to the session's flusher instead of
+	// writing at once from the caller's goroutine. A broadcast defers:
+	// it queues to every receiver first and the flusher then writes each
+	// receiver's queue, so that when the server is busy, several frames
+	// for one receiver leave in one writev (one system call) rather than
+	// one each.
+	Deferred bool
+}
 
 // Send queues msgs, in order and together (nothing else is queued between
 // them). It returns false if the session is closing or closed, or if this
 // send put it over its queue cap (it is then closed as a slow client).
-func (s *Session) Send(msgs ...*Message) bool { return s.enqueue(sendNormal, "", msgs) }
+func (s *Session) Send(msgs ...*Message) bool { return s.SendWith(SendFlags{}, msgs...) }
 
-// SendVolatile queues msgs only if the session can write them now (an idle
-// WebSocket, or a waiting poll); otherwise they are dropped and it returns
-// false.
-func (s *Session) SendVolatile(msgs ...*Message) bool { return s.enqueue(sendVolatile, "", msgs) }
-
-// SendLatest queues msgs as the newest value for key: if messages sent
-// with the same key are still queued, these replace them instead of
-// queuing behind them, so only the latest value is ever waiting.
-func (s *Session) SendLatest(key string, msgs ...*Message) bool {
-	return s.enqueue(sendLatest, key, msgs)
+// SendVolatile is Send with SendFlags.Volatile: msgs are dropped, and it
+// returns false, when the client is behind.
+func (s *Session) SendVolatile(msgs ...*Message) bool {
+	return s.SendWith(SendFlags{Volatile: true}, msgs...)
 }
 
-func (s *Session) enqueue(mode sendMode, key string, msgs []*Message) bool {
+// SendLatest is Send with SendFlags.Latest set to key.
+func (s *Session) SendLatest(key string, msgs ...*Message) bool {
+	return s.SendWith(SendFlags{Latest: key}, msgs...)
+}
+
+// volatileQueueLimit is how many bytes may be queued for a session, not
+// yet handed to its socket, before volatile sends to it are dropped: a
+// flusher that is behind must not turn volatile traffic into a queue.
+const volatileQueueLimit = 64 << 10
+
+// SendWith queues msgs as Send does, with flags.
+func (s *Session) SendWith(f SendFlags, msgs ...*Message) bool {
 	if len(msgs) == 0 {
 		return true
 	}
@@ -156,11 +178,11 @@ func (s *Session) enqueue(mode sendMode, key string, msgs []*Message) bool {
 		s.mu.Unlock()
 		return false
 	}
-	if mode == sendVolatile && !s.writableLocked() {
+	if f.Volatile && !s.writableLocked() {
 		s.mu.Unlock()
 		return false
 	}
-	if mode == sendLatest && s.replaceLatestLocked(key, msgs, size) {
+	if f.Latest != "" && s.replaceLatestLocked(f.Latest, msgs, size) {
 		s.mu.Unlock()
 		return true
 	}
@@ -169,10 +191,14 @@ func (s *Session) enqueue(mode sendMode, key string, msgs []*Message) bool {
 		s.closeNow(ReasonSlowClient, ErrSlowClient)
 		return false
 	}
-	s.appendLocked(key, msgs, size)
+	s.appendLocked(f.Latest, msgs, size)
 	if s.kickLocked() {
 		s.mu.Unlock()
-		s.flush(false)
+		if f.Deferred {
+			s.flusher.schedule(s)
+		} else {
+			s.flush(false)
+		}
 		return true
 	}
 	s.mu.Unlock()
@@ -253,15 +279,13 @@ func (s *Session) replaceLatestLocked(key string, msgs []*Message, size int) boo
 	return false
 }
 
-// writableLocked reports whether a message sent now would go out at once.
+// writableLocked reports whether the client keeps up: a volatile message
+// sent now goes out without waiting behind a stalled socket.
 func (s *Session) writableLocked() bool {
-	if len(s.queue) > 0 {
-		return false
-	}
 	if s.transport == transportWebSocket {
-		return !s.writing
+		return !s.blocked && s.queued < volatileQueueLimit
 	}
-	return s.polling
+	return len(s.queue) == 0 && s.polling
 }
 
 // kickLocked gets queued messages moving. It returns true if the caller
@@ -441,7 +465,7 @@ func (s *Session) flush(blocking bool) {
 				s.finishGracefulClose()
 				return
 			}
-			s.writing = false
+			s.writing, s.blocked = false, false
 			s.mu.Unlock()
 			return
 		}
@@ -465,6 +489,9 @@ func (s *Session) flush(blocking bool) {
 				// Keep the frames alive for the drain goroutine; it owns
 				// the socket from here.
 				pending := append([][]byte(nil), rest...)
+				s.mu.Lock()
+				s.blocked = true
+				s.mu.Unlock()
 				go s.drain(pending, batch, size)
 				return
 			}

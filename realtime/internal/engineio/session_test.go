@@ -348,6 +348,37 @@ func TestSendVolatileDropsWhenBusy(t *testing.T) {
 	c.expect("4v1", "4n")
 }
 
+// Deferred sends hand the session to its flusher once; what is sent
+// while it waits for its turn gathers in the queue (volatile included: the
+// client is not behind, only not written to yet) and leaves together, in
+// order.
+func TestDeferredSendsGatherForTheFlusher(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Options{})
+	c := dialPipe(t, ts, "EIO=4&transport=websocket")
+	s := ts.nextSession(t)
+	// A flusher whose goroutine starts only once the sends are done.
+	f := &flusher{wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	t.Cleanup(func() { close(f.stop) })
+	s.flusher = f
+	deferred := SendFlags{Deferred: true}
+	s.SendWith(deferred, NewMessageString("a"))
+	s.SendWith(deferred, NewMessageString("b"))
+	if !s.SendWith(SendFlags{Deferred: true, Volatile: true}, NewMessageString("v")) {
+		t.Fatal("volatile refused while the session only waits for its flusher")
+	}
+	s.SendWith(SendFlags{Deferred: true, Latest: "k"}, NewMessageString("k1"))
+	s.SendWith(SendFlags{Deferred: true, Latest: "k"}, NewMessageString("k2"))
+	s.mu.Lock()
+	queued := len(s.queue)
+	s.mu.Unlock()
+	if len(f.ready) != 1 || f.ready[0] != s || queued != 4 {
+		t.Fatalf("ready list %d long with %d queued; want the session once with 4", len(f.ready), queued)
+	}
+	go f.run()
+	c.expect("4a", "4b", "4v", "4k2")
+}
+
 func waitWriting(t *testing.T, s *Session) {
 	t.Helper()
 	deadline := time.Now().Add(waitFor)

@@ -188,16 +188,16 @@ func (a *MemoryAdapter) HasRoom(room string) bool {
 
 func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []*Socket {
 	var out []*Socket
-	a.each(opts, func(s *Socket) { out = append(out, s) })
+	a.each(opts, func(s *Socket, _ int) { out = append(out, s) })
 	return out
 }
 
 func (a *MemoryAdapter) AddSockets(opts BroadcastOptions, rooms []string) {
-	a.each(opts, func(s *Socket) { s.Join(rooms...) })
+	a.each(opts, func(s *Socket, _ int) { s.Join(rooms...) })
 }
 
 func (a *MemoryAdapter) DelSockets(opts BroadcastOptions, rooms []string) {
-	a.each(opts, func(s *Socket) {
+	a.each(opts, func(s *Socket, _ int) {
 		for _, r := range rooms {
 			s.Leave(r)
 		}
@@ -205,12 +205,12 @@ func (a *MemoryAdapter) DelSockets(opts BroadcastOptions, rooms []string) {
 }
 
 func (a *MemoryAdapter) DisconnectSockets(opts BroadcastOptions, close bool) {
-	a.each(opts, func(s *Socket) { s.Disconnect(close) })
+	a.each(opts, func(s *Socket, _ int) { s.Disconnect(close) })
 }
 
 func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) ([]SocketInfo, error) {
 	var out []SocketInfo
-	a.each(opts, func(s *Socket) { out = append(out, s.Info()) })
+	a.each(opts, func(s *Socket, _ int) { out = append(out, s.Info()) })
 	return out, nil
 }
 
@@ -239,7 +239,9 @@ var targetsPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 256); retu
 
 // each calls fn for every receiver of opts, after releasing the lock (a
 // receiver's write may take time; joins and leaves must not wait for it).
-func (a *MemoryAdapter) each(opts BroadcastOptions, fn func(*Socket)) {
+// each calls fn for every socket opts selects; n is how many there are
+// (a broadcast to more than one defers its writes to the flushers).
+func (a *MemoryAdapter) each(opts BroadcastOptions, fn func(s *Socket, n int)) {
 	tp := targetsPool.Get().(*[]*Socket)
 	targets := (*tp)[:0]
 	a.mu.RLock()
@@ -281,7 +283,7 @@ func (a *MemoryAdapter) each(opts BroadcastOptions, fn func(*Socket)) {
 	}
 	a.mu.RUnlock()
 	for _, s := range targets {
-		fn(s)
+		fn(s, len(targets))
 	}
 	clear(targets)
 	*tp = targets[:0]
@@ -295,11 +297,14 @@ func (a *MemoryAdapter) Broadcast(p *Outgoing, opts BroadcastOptions) {
 	if err != nil {
 		return
 	}
-	vol, latest := opts.Flags.Volatile, opts.Flags.Latest
-	if latest != "" {
-		latest = a.nsp.name + "\x00" + latest
+	f := engineio.SendFlags{Volatile: opts.Flags.Volatile, Latest: opts.Flags.Latest}
+	if f.Latest != "" {
+		f.Latest = a.nsp.name + "\x00" + f.Latest
 	}
-	a.each(opts, func(s *Socket) { s.client.send(msgs, vol, latest) })
+	a.each(opts, func(s *Socket, n int) {
+		f.Deferred = n > 1
+		s.client.sendWith(f, msgs)
+	})
 }
 
 func (a *MemoryAdapter) BroadcastWithAck(p *Outgoing, opts BroadcastOptions, sent func(int), ack func([]any, error)) {
@@ -309,11 +314,11 @@ func (a *MemoryAdapter) BroadcastWithAck(p *Outgoing, opts BroadcastOptions, sen
 		return
 	}
 	n := 0
-	a.each(opts, func(s *Socket) {
+	a.each(opts, func(s *Socket, total int) {
 		if !s.registerAck(p.ID, 0, ack) {
 			return
 		}
-		if s.client.send(msgs, opts.Flags.Volatile, "") {
+		if s.client.sendWith(engineio.SendFlags{Volatile: opts.Flags.Volatile, Deferred: total > 1}, msgs) {
 			n++
 		} else {
 			s.takeAck(p.ID)

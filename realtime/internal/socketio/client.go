@@ -243,7 +243,7 @@ func (c *client) connect(name string, auth []byte, query url.Values) {
 		// As in Node, the missed events go first: the client holds events
 		// that arrive before its CONNECT and emits them once connected.
 		for _, msgs := range missed {
-			c.send(msgs, false, "")
+			c.send(msgs)
 		}
 	}
 	c.sendConnect(s)
@@ -284,15 +284,12 @@ func (c *client) sendConnectError(nsp string, ce *ConnectError) {
 	c.es.Send(engineio.NewMessage(append(b, j...)))
 }
 
-// send queues a packet's messages on the connection.
-func (c *client) send(msgs []*engineio.Message, volatile bool, latest string) bool {
-	switch {
-	case volatile:
-		return c.es.SendVolatile(msgs...)
-	case latest != "":
-		return c.es.SendLatest(latest, msgs...)
-	}
-	return c.es.Send(msgs...)
+// send queues a packet's messages on the connection, written at once.
+func (c *client) send(msgs []*engineio.Message) bool { return c.es.Send(msgs...) }
+
+// sendWith queues a packet's messages with flags (a broadcast's).
+func (c *client) sendWith(f engineio.SendFlags, msgs []*engineio.Message) bool {
+	return c.es.SendWith(f, msgs...)
 }
 
 // fail closes the connection for a protocol violation.

@@ -165,7 +165,7 @@ func (s *Socket) Emit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	s.client.send(msgs, false, "")
+	s.client.send(msgs)
 	return nil
 }
 
@@ -181,7 +181,7 @@ func (s *Socket) EmitWithAck(timeout time.Duration, fn func(args []any, err erro
 		fn(nil, ErrDisconnected)
 		return nil
 	}
-	s.client.send(msgs, false, "")
+	s.client.send(msgs)
 	return nil
 }
 
@@ -264,7 +264,7 @@ func (s *Socket) Disconnect(close bool) {
 }
 
 func (s *Socket) sendDisconnect() {
-	s.client.send([]*engineio.Message{engineio.NewMessage(AppendHeader(nil, PacketDisconnect, s.nsp.name, NoID, 0))}, false, "")
+	s.client.send([]*engineio.Message{engineio.NewMessage(AppendHeader(nil, PacketDisconnect, s.nsp.name, NoID, 0))})
 }
 
 // onEvent dispatches an event from the client.
@@ -303,7 +303,7 @@ func (s *Socket) sendAck(id int64, args []any) {
 		typ = PacketBinaryAck
 	}
 	b := AppendHeader(make([]byte, 0, 16+len(data)), typ, s.nsp.name, id, len(att))
-	s.client.send(messages(append(b, data...), att), false, "")
+	s.client.send(messages(append(b, data...), att))
 }
 
 func (s *Socket) onAck(id int64, args []any) {
