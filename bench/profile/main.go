@@ -5,6 +5,10 @@
 // pprof endpoints are never on the app's own listener.
 //
 // Usage: profile [-pprof 127.0.0.1:6060] [chatserver flags...]
+//
+// MEMPROFILERATE (bytes; Go's default is 512 KiB) samples allocations more
+// finely, e.g. 1 to record every one when accounting for memory per
+// connection.
 package main
 
 import (
@@ -15,6 +19,8 @@ import (
 	_ "net/http/pprof" // registers /debug/pprof/ on http.DefaultServeMux
 	"os"
 	"os/signal"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -47,6 +53,14 @@ func main() {
 	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 		fmt.Fprintf(os.Stderr, "profile: -pprof %q: want a loopback IP address and port\n", pprofAddr)
 		os.Exit(2)
+	}
+	if v := os.Getenv("MEMPROFILERATE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			fmt.Fprintf(os.Stderr, "profile: MEMPROFILERATE=%q: want a number of bytes\n", v)
+			os.Exit(2)
+		}
+		runtime.MemProfileRate = n
 	}
 	cfg, err := config.Parse(rest, os.Getenv, os.Stderr)
 	if err != nil {

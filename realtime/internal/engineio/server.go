@@ -23,6 +23,7 @@ const (
 	DefaultMaxPayload     = 1e6
 	DefaultMaxQueueBytes  = 1 << 20
 	DefaultUpgradeTimeout = 10 * time.Second
+	DefaultParkAfter      = 2 * time.Second
 )
 
 // Options configures a Server.
@@ -38,6 +39,11 @@ type Options struct {
 	MaxQueueBytes int
 	// UpgradeTimeout bounds an upgrade from polling to WebSocket.
 	UpgradeTimeout time.Duration
+	// ParkAfter is how long a WebSocket session's reader waits for the
+	// client's next frame before the session parks: its reader goroutine
+	// returns and the server's poller watches the socket instead (Linux;
+	// park.go). Negative: sessions never park.
+	ParkAfter time.Duration
 	// AllowedOrigins lists the browser origins (scheme://host[:port])
 	// allowed besides the server's own; "*" allows any. A handshake or
 	// WebSocket from another origin gets 403 {"code":4}.
@@ -70,6 +76,9 @@ func (o *Options) setDefaults() {
 	if o.UpgradeTimeout <= 0 {
 		o.UpgradeTimeout = DefaultUpgradeTimeout
 	}
+	if o.ParkAfter == 0 {
+		o.ParkAfter = DefaultParkAfter
+	}
 }
 
 // Server is an Engine.IO server. It serves every request under the path
@@ -87,6 +96,7 @@ type Server struct {
 	wg       sync.WaitGroup // one per session until finalized
 	flushers flushers
 	seq      atomic.Uint64 // sessions created, to spread them over the flushers
+	parker   parkerOnce
 }
 
 // NewServer returns a server with opts (zero fields take the defaults).
@@ -302,6 +312,7 @@ func (srv *Server) Close(ctx context.Context) error {
 	select {
 	case <-done:
 		srv.flushers.close()
+		srv.parker.close()
 		return nil
 	case <-ctx.Done():
 	}
@@ -316,6 +327,7 @@ func (srv *Server) Close(ctx context.Context) error {
 	}
 	<-done
 	srv.flushers.close()
+	srv.parker.close()
 	return fmt.Errorf("engineio: %d sessions did not close in time: %w", len(left), ctx.Err())
 }
 

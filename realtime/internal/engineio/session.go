@@ -84,8 +84,13 @@ type Session struct {
 	// flusher is the writer that deferred sends hand the session to.
 	flusher *flusher
 
-	// WebSocket.
-	ws *wsConn
+	// WebSocket. fr is the reader's state, kept while the session is
+	// parked (park.go): parked means no goroutine reads the socket.
+	ws        *wsConn
+	fr        *frameReader
+	parked    bool
+	parkID    uint64
+	parkAdded bool // the socket is in the parker's epoll set
 
 	// Polling. polling is true while a GET waits for data; wake tells it.
 	wake      chan struct{}
@@ -395,6 +400,7 @@ func (s *Session) closeNow(reason Reason, err error) {
 	if sayClose {
 		s.writing, s.closeSent = true, true
 	}
+	wasParked := s.unparkLocked() // no reader will see the close: finalize here
 	s.mu.Unlock()
 	if linger {
 		time.AfterFunc(closedLinger, func() { s.srv.remove(s) })
@@ -408,6 +414,9 @@ func (s *Session) closeNow(reason Reason, err error) {
 		}
 		// The reader returns with an error and finalizes.
 		_ = c.conn.Close()
+		if wasParked {
+			go s.finalize()
+		}
 		return
 	}
 	go s.finalize()
@@ -536,10 +545,13 @@ func (s *Session) finishGracefulClose() {
 	_ = c.writeBlocking([][]byte{closeFrameNormal}, time.Second)
 	s.mu.Lock()
 	s.writing, s.closeSent = false, true
-	s.mu.Unlock()
 	// The reader sees the client's close frame or this deadline, and
-	// finalizes the session.
+	// finalizes the session; a parked session gets its reader back.
 	_ = c.conn.SetReadDeadline(time.Now().Add(time.Second))
+	if s.unparkLocked() {
+		go s.readLoop(s.fr)
+	}
+	s.mu.Unlock()
 }
 
 // framesPool holds the [][]byte a flush builds its writev from.

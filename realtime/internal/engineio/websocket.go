@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -100,6 +101,9 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, s *Sess
 // readLoop reads the session's WebSocket until it fails or closes, then
 // finalizes the session.
 func (s *Session) readLoop(fr *frameReader) {
+	s.mu.Lock()
+	s.fr, fr.sess = fr, s
+	s.mu.Unlock()
 	reason, err := fr.run(s.srv.opts.MaxPayload, func(payload []byte, binary bool) bool {
 		p, err := decodeFrame(payload, binary, s.eio)
 		if err != nil {
@@ -108,10 +112,16 @@ func (s *Session) readLoop(fr *frameReader) {
 		}
 		return s.onPacket(p)
 	}, s.writeControlFrame)
+	if reason == reasonParked {
+		return // the parker has the session now
+	}
 	fr.release()
 	s.closeNow(reason, err)
 	s.finalize()
 }
+
+// reasonParked is what run returns when the session parked.
+const reasonParked Reason = 255
 
 // writeControlFrame queues a control frame like any other, so that it never
 // lands inside a data frame that is half written. The final close frame is
@@ -185,6 +195,11 @@ type frameReader struct {
 	rn     int
 	rerr   error
 	readFn func(fd uintptr) bool
+
+	// The session this reader reads for (nil while probing an upgrade),
+	// and the read deadline it set to park when idle (park.go).
+	sess     *Session
+	deadline time.Time
 }
 
 func newFrameReader(c *wsConn) *frameReader {
@@ -231,7 +246,20 @@ func (fr *frameReader) Read(p []byte) (int, error) {
 }
 
 // fill waits for the socket and reads what it has into a pooled buffer.
+// The idle deadline (park.go) is for frame boundaries only: one that runs
+// out in the middle of a frame is renewed, while the session is open.
 func (fr *frameReader) fill() error {
+	for {
+		err := fr.fillOnce()
+		if err == nil || fr.deadline.IsZero() || !errors.Is(err, os.ErrDeadlineExceeded) || !fr.sess.isOpen() {
+			return err
+		}
+		fr.deadline = time.Now().Add(fr.sess.srv.opts.ParkAfter)
+		_ = fr.c.conn.SetReadDeadline(fr.deadline)
+	}
+}
+
+func (fr *frameReader) fillOnce() error {
 	if fr.c.raw == nil {
 		fr.buf = getReadBuf()
 		n, err := fr.c.conn.Read(fr.buf)
@@ -298,6 +326,15 @@ func (fr *frameReader) run(maxPayload int64, fn func(payload []byte, binary bool
 	var msg []byte // a fragmented message being reassembled
 	var msgOp ws.OpCode
 	for {
+		if fr.sess != nil && fr.r == fr.w && msg == nil {
+			park, err := fr.sess.awaitFrame(fr)
+			if err != nil {
+				return readErrorReason(err), err
+			}
+			if park {
+				return reasonParked, nil
+			}
+		}
 		h, err := ws.ReadHeaderBuffer(fr, fr.hdr[:])
 		if err != nil {
 			return readErrorReason(err), err
