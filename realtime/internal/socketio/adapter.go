@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -114,24 +115,31 @@ type MemoryAdapter struct {
 
 	mu    sync.RWMutex
 	rooms map[string]map[*Socket]struct{}
-	of    map[*Socket]map[string]struct{}
+	// A socket's own room (its id) has one member for good: it is kept
+	// here rather than as a map of one in rooms, and each socket's rooms
+	// are a short list: an idle connection costs two map entries.
+	own map[string]*Socket
+	of  map[*Socket][]string
 }
 
 // NewMemoryAdapter returns the in-memory adapter for n.
 func NewMemoryAdapter(n *Namespace) Adapter {
-	return &MemoryAdapter{nsp: n, rooms: map[string]map[*Socket]struct{}{}, of: map[*Socket]map[string]struct{}{}}
+	return &MemoryAdapter{nsp: n, rooms: map[string]map[*Socket]struct{}{}, own: map[string]*Socket{}, of: map[*Socket][]string{}}
 }
 
 func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	mine := a.of[s]
-	if mine == nil {
-		mine = make(map[string]struct{}, len(rooms))
-		a.of[s] = mine
-	}
 	for _, r := range rooms {
-		mine[r] = struct{}{}
+		if slices.Contains(mine, r) {
+			continue
+		}
+		mine = append(mine, r)
+		if r == s.id {
+			a.own[r] = s
+			continue
+		}
 		members := a.rooms[r]
 		if members == nil {
 			members = map[*Socket]struct{}{}
@@ -139,6 +147,7 @@ func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
 		}
 		members[s] = struct{}{}
 	}
+	a.of[s] = mine
 }
 
 func (a *MemoryAdapter) Del(s *Socket, room string) {
@@ -148,32 +157,55 @@ func (a *MemoryAdapter) Del(s *Socket, room string) {
 }
 
 func (a *MemoryAdapter) delLocked(s *Socket, room string) {
+	a.leaveLocked(s, room)
+	if mine := a.of[s]; mine != nil {
+		if i := slices.Index(mine, room); i >= 0 {
+			a.of[s] = slices.Delete(mine, i, i+1)
+		}
+	}
+}
+
+// leaveLocked takes s out of room's members.
+func (a *MemoryAdapter) leaveLocked(s *Socket, room string) {
+	if room == s.id {
+		if a.own[room] == s {
+			delete(a.own, room)
+		}
+		return
+	}
 	if members := a.rooms[room]; members != nil {
 		delete(members, s)
 		if len(members) == 0 {
 			delete(a.rooms, room)
 		}
 	}
-	if mine := a.of[s]; mine != nil {
-		delete(mine, room)
-	}
 }
 
 func (a *MemoryAdapter) DelAll(s *Socket) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for r := range a.of[s] {
-		a.delLocked(s, r)
+	for _, r := range a.of[s] {
+		a.leaveLocked(s, r)
 	}
 	delete(a.of, s)
+}
+
+// membersLocked calls fn for each local socket in room.
+func (a *MemoryAdapter) membersLocked(room string, fn func(*Socket)) {
+	if s := a.own[room]; s != nil {
+		fn(s)
+	}
+	for s := range a.rooms[room] {
+		fn(s)
+	}
 }
 
 func (a *MemoryAdapter) Rooms(s *Socket) []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]string, 0, len(a.of[s]))
-	for r := range a.of[s] {
-		out = append(out, r)
+	out := slices.Clone(a.of[s])
+	if out == nil {
+		out = []string{}
 	}
 	return out
 }
@@ -183,7 +215,7 @@ func (a *MemoryAdapter) Rooms(s *Socket) []string {
 func (a *MemoryAdapter) HasRoom(room string) bool {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	return len(a.rooms[room]) > 0
+	return len(a.rooms[room]) > 0 || a.own[room] != nil
 }
 
 func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []*Socket {
@@ -217,8 +249,11 @@ func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) (
 func (a *MemoryAdapter) AllRooms(context.Context) ([]string, error) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]string, 0, len(a.rooms))
+	out := make([]string, 0, len(a.rooms)+len(a.own))
 	for r := range a.rooms {
+		out = append(out, r)
+	}
+	for r := range a.own {
 		out = append(out, r)
 	}
 	return out, nil
@@ -249,9 +284,7 @@ func (a *MemoryAdapter) each(opts BroadcastOptions, fn func(s *Socket, n int)) {
 	if len(opts.Except) > 0 {
 		except = map[*Socket]struct{}{}
 		for _, r := range opts.Except {
-			for s := range a.rooms[r] {
-				except[s] = struct{}{}
-			}
+			a.membersLocked(r, func(s *Socket) { except[s] = struct{}{} })
 		}
 	}
 	switch len(opts.Rooms) {
@@ -262,23 +295,23 @@ func (a *MemoryAdapter) each(opts BroadcastOptions, fn func(s *Socket, n int)) {
 			}
 		}
 	case 1:
-		for s := range a.rooms[opts.Rooms[0]] {
+		a.membersLocked(opts.Rooms[0], func(s *Socket) {
 			if _, no := except[s]; !no {
 				targets = append(targets, s)
 			}
-		}
+		})
 	default:
 		seen := map[*Socket]struct{}{}
 		for _, r := range opts.Rooms {
-			for s := range a.rooms[r] {
+			a.membersLocked(r, func(s *Socket) {
 				if _, no := except[s]; no {
-					continue
+					return
 				}
 				if _, dup := seen[s]; !dup {
 					seen[s] = struct{}{}
 					targets = append(targets, s)
 				}
-			}
+			})
 		}
 	}
 	a.mu.RUnlock()
