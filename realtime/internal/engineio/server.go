@@ -23,7 +23,7 @@ const (
 	DefaultMaxPayload     = 1e6
 	DefaultMaxQueueBytes  = 1 << 20
 	DefaultUpgradeTimeout = 10 * time.Second
-	DefaultParkAfter      = 2 * time.Second
+	DefaultParkAfter      = 500 * time.Millisecond
 )
 
 // Options configures a Server.

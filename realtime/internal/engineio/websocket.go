@@ -86,7 +86,13 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, s *Sess
 		_ = c.conn.Close()
 		return
 	}
-	if err := c.writeBlocking([][]byte{srv.openPacket(s).frame}, 10*time.Second); err != nil {
+	// Non-blocking first: the socket takes a small frame at once, and
+	// net's own writev would keep an iovec array per connection.
+	rest, err := c.tryWrite([][]byte{srv.openPacket(s).frame})
+	if err == errWouldBlock {
+		err = c.writeBlocking(rest, 10*time.Second)
+	}
+	if err != nil {
 		_ = c.conn.Close()
 		s.closeNow(ReasonTransportError, err)
 		s.finalize()

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,15 +17,23 @@ import (
 // Handshake is what a socket keeps of the request that opened its
 // connection.
 type Handshake struct {
-	Address string     // the client's IP address
-	Query   url.Values // the handshake's query, Engine.IO parameters included
-	URL     string     // the handshake's path and query
+	Address string // the client's IP address
+	URL     string // the handshake's path and query
 	Time    time.Time
 	Secure  bool
 	// Headers are the handshake's headers, lower-cased, repeated ones
 	// joined with ", " (as Node shows them), less Cookie and
 	// Authorization, which are not kept nor shown to other servers.
 	Headers map[string]string
+}
+
+// Query parses the handshake's query, Engine.IO parameters included. It
+// is parsed when asked for rather than kept: few ever ask, and every
+// connection would pay for the map.
+func (h *Handshake) Query() url.Values {
+	_, raw, _ := strings.Cut(h.URL, "?")
+	q, _ := url.ParseQuery(raw)
+	return q
 }
 
 // client is one Engine.IO connection and the sockets it has in namespaces.
@@ -36,9 +45,10 @@ type client struct {
 	hs    *Handshake
 
 	mu      sync.Mutex
-	sockets map[string]*Socket // by namespace
-	closed  bool
-	timer   *time.Timer // connect timeout, until a namespace is joined
+	sockets []*Socket // one per namespace joined: a connection has few
+
+	closed bool
+	timer  *time.Timer // connect timeout, until a namespace is joined
 
 	// A binary packet waiting for its attachments (reader only).
 	pending     *Packet
@@ -52,7 +62,7 @@ var (
 )
 
 func newClient(s *Server, es *engineio.Session, r *http.Request) *client {
-	c := &client{srv: s, es: es, proto: 5, sockets: map[string]*Socket{}}
+	c := &client{srv: s, es: es, proto: 5}
 	if es.Protocol() == 3 {
 		c.proto = 4
 	}
@@ -60,7 +70,7 @@ func newClient(s *Server, es *engineio.Session, r *http.Request) *client {
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		addr = host
 	}
-	c.hs = &Handshake{Address: addr, Query: r.URL.Query(), URL: r.URL.RequestURI(), Time: time.Now(),
+	c.hs = &Handshake{Address: addr, URL: r.URL.RequestURI(), Time: time.Now(),
 		Secure: r.TLS != nil, Headers: make(map[string]string, len(r.Header)+1)}
 	for k, v := range r.Header {
 		switch k {
@@ -117,7 +127,7 @@ func (c *client) OnMessage(_ *engineio.Session, data []byte, binary bool) {
 
 func (c *client) dispatch(p Packet, att [][]byte) {
 	c.mu.Lock()
-	s := c.sockets[p.Nsp]
+	s := c.socketLocked(p.Nsp)
 	c.mu.Unlock()
 	if p.Type == PacketConnect {
 		if s != nil {
@@ -175,7 +185,7 @@ func (c *client) connect(name string, auth []byte, query url.Values) {
 		// 2.x clients send their credentials in the query: of the
 		// namespace for other namespaces, of the handshake for "/".
 		if query == nil {
-			query = c.hs.Query
+			query = c.hs.Query()
 		}
 		for k, v := range query {
 			switch k {
@@ -231,7 +241,11 @@ func (c *client) connect(name string, auth []byte, query url.Values) {
 		c.mu.Unlock()
 		return
 	}
-	c.sockets[name] = s
+	if i := slices.IndexFunc(c.sockets, func(o *Socket) bool { return o.nsp.name == name }); i >= 0 {
+		c.sockets[i] = s
+	} else {
+		c.sockets = append(c.sockets, s)
+	}
 	if c.timer != nil {
 		c.timer.Stop()
 		c.timer = nil
@@ -298,11 +312,21 @@ func (c *client) fail(error) {
 	c.es.Close()
 }
 
+// socketLocked returns the socket of namespace nsp, or nil.
+func (c *client) socketLocked(nsp string) *Socket {
+	for _, s := range c.sockets {
+		if s.nsp.name == nsp {
+			return s
+		}
+	}
+	return nil
+}
+
 // remove forgets a socket that left its namespace.
 func (c *client) remove(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.nsp.name] == s {
-		delete(c.sockets, s.nsp.name)
+	if i := slices.Index(c.sockets, s); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
 }

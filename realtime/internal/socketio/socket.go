@@ -36,11 +36,16 @@ type Socket struct {
 
 	mu           sync.Mutex
 	connected    bool
-	handlers     map[string]EventHandler
+	handlers     []eventHandler // a few per socket: a list is smaller than a map, and as fast
 	anyHandler   func(event string, args []any, ack AckFunc)
 	onDisconnect []func(reason string)
 	acks         map[int64]*pendingAck
 	data         any
+}
+
+type eventHandler struct {
+	event string
+	h     EventHandler
 }
 
 type pendingAck struct {
@@ -115,11 +120,14 @@ func (s *Socket) Connected() bool {
 // On sets the handler of an event.
 func (s *Socket) On(event string, h EventHandler) {
 	s.mu.Lock()
-	if s.handlers == nil {
-		s.handlers = map[string]EventHandler{}
+	defer s.mu.Unlock()
+	for i := range s.handlers {
+		if s.handlers[i].event == event {
+			s.handlers[i].h = h
+			return
+		}
 	}
-	s.handlers[event] = h
-	s.mu.Unlock()
+	s.handlers = append(s.handlers, eventHandler{event, h})
 }
 
 // OnAny handles the events that have no handler of their own.
@@ -141,7 +149,7 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 func (s *Socket) Info() SocketInfo {
 	hs := s.client.hs
 	q := map[string]any{}
-	for k, v := range hs.Query {
+	for k, v := range hs.Query() {
 		if len(v) > 0 {
 			q[k] = v[0]
 		}
@@ -278,7 +286,13 @@ func (s *Socket) onEvent(args []any, id int64) {
 	}
 	event, _ := args[0].(string)
 	s.mu.Lock()
-	h := s.handlers[event]
+	var h EventHandler
+	for i := range s.handlers {
+		if s.handlers[i].event == event {
+			h = s.handlers[i].h
+			break
+		}
+	}
 	anyH := s.anyHandler
 	connected := s.connected
 	s.mu.Unlock()
