@@ -16,6 +16,9 @@
 //	         the server's cap) for -duration; counts relays and drops
 //	echo     -n clients send acked rtt events back to back (or -rate in
 //	         total per second) for -duration; acks/s and round trips
+//	churn    -rate connections/s (default 500) for -duration, each
+//	         registering, joining -room, answering an rtt and closing after
+//	         -n/-rate s (about -n open at a time, default 500)
 //
 // With -engine (idle only) the connections are bare Engine.IO sessions to an
 // Engine.IO echo server (`conformance -engine`, or Node's engine.io with an
@@ -55,10 +58,10 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "server base URL; loopback addresses only")
 	fs.StringVar(&cfg.Path, "path", "", "mount path (default /socket.io/, or /engine.io/ with -engine)")
-	fs.StringVar(&cfg.Scenario, "scenario", "idle", "idle, fanout, cursors or echo")
+	fs.StringVar(&cfg.Scenario, "scenario", "idle", "idle, fanout, cursors, echo or churn")
 	fs.BoolVar(&cfg.Engine, "engine", false, "Engine.IO only (idle): bare sessions to an Engine.IO echo server, checked with a message round trip")
 	fs.IntVar(&cfg.N, "n", 0, "connections: idle 1000, fanout receivers 100, cursors users 20, echo clients 10 when 0")
-	fs.Float64Var(&cfg.Rate, "rate", 0, "fanout: messages/s in total (default 10); cursors: moves/s per user (default 30); echo: rtt/s in total (0 = back to back)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "fanout: messages/s in total (default 10); cursors: moves/s per user (default 30); echo: rtt/s in total (0 = back to back); churn: connections/s (default 500)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to hold, send or echo")
 	fs.IntVar(&cfg.EIO, "eio", 4, "Engine.IO protocol version: 4 (socket.io 3.x/4.x) or 3 (2.x)")
 	fs.StringVar(&cfg.Transport, "transport", "websocket", "websocket or polling")

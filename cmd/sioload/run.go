@@ -59,12 +59,13 @@ var scenarioDefaults = map[string]struct {
 	"fanout":  {100, 10},
 	"cursors": {20, 30},
 	"echo":    {10, 0},
+	"churn":   {500, 500},
 }
 
 func (c *Config) check() error {
 	d, ok := scenarioDefaults[c.Scenario]
 	if !ok {
-		return fmt.Errorf("-scenario %q: want idle, fanout, cursors or echo", c.Scenario)
+		return fmt.Errorf("-scenario %q: want idle, fanout, cursors, echo or churn", c.Scenario)
 	}
 	if c.N == 0 {
 		c.N = d.n
@@ -87,7 +88,7 @@ func (c *Config) check() error {
 		return errors.New("-n: cursors needs at least 2 users")
 	case c.Rate < 0 || c.Rate > maxRate || math.IsNaN(c.Rate):
 		return fmt.Errorf("-rate %v: want 0..%v", c.Rate, maxRate)
-	case (c.Scenario == "fanout" || c.Scenario == "cursors") && c.Rate <= 0:
+	case (c.Scenario == "fanout" || c.Scenario == "cursors" || c.Scenario == "churn") && c.Rate <= 0:
 		return fmt.Errorf("-rate: %s needs a positive rate", c.Scenario)
 	case c.Duration <= 0 || c.Duration > maxDuration:
 		return fmt.Errorf("-duration %v: want >0 and <= %v", c.Duration, maxDuration)

@@ -74,6 +74,8 @@ func Run(cfg Config, log io.Writer) (any, error) {
 		return r.fanout()
 	case "cursors":
 		return r.cursors()
+	case "churn":
+		return r.churn()
 	default:
 		return r.echo()
 	}

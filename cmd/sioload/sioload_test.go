@@ -233,6 +233,28 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
+// TestChurn: connections come and go at a steady rate, every one through
+// register, join and rtt, and none is left open.
+func TestChurn(t *testing.T) {
+	url := needServer(t)
+	for _, transport := range []string{"websocket", "polling"} {
+		t.Run(transport, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(url, "churn", transport, 4, 10)
+			cfg.Rate = 40 // each open 250 ms
+			cfg.Duration = time.Second
+			res := runScenario[*ChurnResult](t, cfg)
+			if res.Started < 30 || res.Completed != res.Started || res.Failed != 0 || res.NotStarted != 0 || res.OpenAtClose != 0 {
+				t.Errorf("churn: started %d, completed %d, failed %d, not started %d, open at close %d (errors %v)",
+					res.Started, res.Completed, res.Failed, res.NotStarted, res.OpenAtClose, res.Errors)
+			}
+			if res.Setup.Count != uint64(res.Started) || res.MaxOpen < 2 || res.MaxOpen > 30 {
+				t.Errorf("churn: setup %+v, max open %d", res.Setup, res.MaxOpen)
+			}
+		})
+	}
+}
+
 // TestSources spreads connections over two source addresses.
 func TestSources(t *testing.T) {
 	url := needServer(t)
