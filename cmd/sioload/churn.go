@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,9 +25,17 @@ type ChurnResult struct {
 	OpenAtClose int64   `json:"open_at_close"`
 }
 
+// churnRoomSize is about how many churning users share a room: the
+// connections spread over rooms -room-0, -room-1, ... in turn. (In one
+// room, every join and leave is also a broadcast to everyone there: at
+// 500/s over 500 members that is 500,000 deliveries/s, a fan-out test, not
+// a churn test.)
+const churnRoomSize = 10
+
 // churn opens -rate connections per second for -duration, each of which
-// registers, joins the run's room, checks an acked rtt, stays for
-// -n/-rate seconds (so that about -n are open at any time) and closes:
+// registers, joins a room of about churnRoomSize, checks an acked rtt,
+// stays for -n/-rate seconds (so that about -n are open at any time) and
+// leaves (a Socket.IO DISCONNECT, then the close, as a page that is left):
 // the steady connect-and-leave of a busy site. setup_ms is the time from
 // dialling to the rtt's answer; completed counts the connections that got
 // there and closed cleanly afterwards.
@@ -34,7 +43,8 @@ func (r *runner) churn() (any, error) {
 	rate := r.cfg.Rate
 	lifetime := time.Duration(float64(r.cfg.N) / rate * float64(time.Second))
 	interval := time.Duration(float64(time.Second) / rate)
-	r.logf("churn: %.0f connections/s for %v, each open %v (about %d at a time); sending", rate, r.cfg.Duration, lifetime, r.cfg.N)
+	rooms := max(1, r.cfg.N/churnRoomSize)
+	r.logf("churn: %.0f connections/s for %v, each open %v (about %d at a time, %d rooms); sending", rate, r.cfg.Duration, lifetime, r.cfg.N, rooms)
 	var hist Histogram
 	var started, completed, failed, open, maxOpen, notStarted atomic.Int64
 	stop := r.progress(func() string {
@@ -68,7 +78,7 @@ func (r *runner) churn() (any, error) {
 			begin := time.Now()
 			c, err := dialConn(ctx, r.cc, i, nopHandler{})
 			if err == nil {
-				if err = r.registerJoin(c); err == nil {
+				if err = r.registerJoinRoom(c, r.room+"-"+strconv.Itoa(i%rooms)); err == nil {
 					var ok bool
 					var data []byte
 					ok, data, err = c.Call("rtt", rttArg, false)
@@ -98,7 +108,7 @@ func (r *runner) churn() (any, error) {
 				t.Stop()
 			}
 			alive := c.Alive()
-			c.Close()
+			c.Leave()
 			open.Add(-1)
 			if alive {
 				completed.Add(1)

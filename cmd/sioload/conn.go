@@ -138,7 +138,7 @@ func dialConn(ctx context.Context, cc *connConfig, idx int, h Handler) (*Conn, e
 		err = c.openWS(ctx)
 	}
 	if err != nil {
-		c.shutdown(nil, true)
+		c.shutdown(nil, true, false)
 		return nil, err
 	}
 	if cc.eio == 3 {
@@ -174,11 +174,17 @@ func (c *Conn) Alive() bool {
 
 // Close ends the session politely (a WebSocket close frame, or an Engine.IO
 // close packet for polling) so the server frees it at once.
-func (c *Conn) Close() { c.shutdown(nil, true) }
+func (c *Conn) Close() { c.shutdown(nil, true, false) }
 
-func (c *Conn) fail(err error) { c.shutdown(err, false) }
+// Leave leaves the namespace first (a Socket.IO DISCONNECT, as
+// socket.io-client's disconnect() sends when a page is left), then closes:
+// the server ends the socket for good instead of keeping it for
+// connection state recovery, as it does for a connection that just drops.
+func (c *Conn) Leave() { c.shutdown(nil, true, !c.cc.engine) }
 
-func (c *Conn) shutdown(err error, polite bool) {
+func (c *Conn) fail(err error) { c.shutdown(err, false, false) }
+
+func (c *Conn) shutdown(err error, polite, leave bool) {
 	c.closeOnce.Do(func() {
 		if err != nil {
 			c.errMu.Lock()
@@ -192,7 +198,14 @@ func (c *Conn) shutdown(err error, polite bool) {
 			c.v3ping.Stop()
 		}
 		c.pingMu.Unlock()
+		var bye []byte // the Engine.IO packet of the Socket.IO DISCONNECT
+		if leave {
+			bye = wire.AppendMessage(nil, wire.Disconnect, c.cc.nsp, wire.NoID, nil)
+		}
 		if c.ws != nil {
+			if bye != nil {
+				_ = c.writeWS(bye)
+			}
 			if polite {
 				msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 				_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
@@ -201,7 +214,11 @@ func (c *Conn) shutdown(err error, polite bool) {
 		}
 		if c.cc.polling && polite && c.pollURL != "" {
 			ctx, cancel := context.WithTimeout(context.Background(), min(c.cc.timeout, 2*time.Second))
-			_ = c.post(ctx, wire.AppendPayloadPacket(nil, c.cc.eio, []byte{wire.EClose}))
+			var body []byte
+			if bye != nil {
+				body = wire.AppendPayloadPacket(body, c.cc.eio, bye)
+			}
+			_ = c.post(ctx, wire.AppendPayloadPacket(body, c.cc.eio, []byte{wire.EClose}))
 			cancel()
 		}
 		c.cancel()

@@ -17,7 +17,8 @@
 //	echo     -n clients send acked rtt events back to back (or -rate in
 //	         total per second) for -duration; acks/s and round trips
 //	churn    -rate connections/s (default 500) for -duration, each
-//	         registering, joining -room, answering an rtt and closing after
+//	         registering, joining one of -room-0, -room-1, ... (about 10
+//	         users each), answering an rtt and closing after
 //	         -n/-rate s (about -n open at a time, default 500)
 //
 // With -engine (idle only) the connections are bare Engine.IO sessions to an

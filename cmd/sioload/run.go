@@ -327,11 +327,14 @@ func (r *runner) register(c *Conn) error {
 }
 
 // registerJoin registers and joins the run's room.
-func (r *runner) registerJoin(c *Conn) error {
+func (r *runner) registerJoin(c *Conn) error { return r.registerJoinRoom(c, r.room) }
+
+// registerJoinRoom registers and joins room.
+func (r *runner) registerJoinRoom(c *Conn, room string) error {
 	if err := r.register(c); err != nil {
 		return err
 	}
-	ok, data, err := c.Call("join", []byte(`{"room":"`+r.room+`"}`), false)
+	ok, data, err := c.Call("join", []byte(`{"room":"`+room+`"}`), false)
 	if err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
