@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -136,6 +137,13 @@ func (r *recovery) expirePacketsLocked(now time.Time) {
 		r.dropped = r.packets[cut-1].offset
 		clear(r.packets[:cut])
 		r.packets = r.packets[cut:]
+		// Reslicing keeps the whole array: after a burst, let it go
+		// once most of it is unused.
+		if n := len(r.packets); n == 0 {
+			r.packets = nil
+		} else if c := cap(r.packets); c > 1024 && n < c/4 {
+			r.packets = slices.Clone(r.packets)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/socketio-go/chatserver/internal/siotest"
+	"github.com/socketio-go/chatserver/realtime/internal/engineio"
 )
 
 func TestConnectionStateRecovery(t *testing.T) {
@@ -306,5 +307,39 @@ func TestIncludes(t *testing.T) {
 		if got := includes(rooms, tc.opts); got != tc.want {
 			t.Errorf("includes(%v, %+v) = %v", rooms, tc.opts, got)
 		}
+	}
+}
+
+// After a burst, the kept packets' array goes once they expire: reslicing
+// alone would hold the whole array for as long as the server runs.
+func TestExpiredPacketsLetTheirArrayGo(t *testing.T) {
+	r := newRecovery(&RecoveryOptions{MaxDisconnection: time.Hour})
+	msgs := []*engineio.Message{engineio.NewMessageString("42[\"e\"]")}
+	for i := range 5000 {
+		r.store(int64(i+1), BroadcastOptions{}, msgs)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cap(r.packets) < 5000 {
+		t.Fatalf("cap %d after 5000 packets", cap(r.packets))
+	}
+	// Age all but the newest 10 past the window, then expire.
+	old := time.Now().Add(-2 * time.Hour)
+	for i := range r.packets[:len(r.packets)-10] {
+		r.packets[i].at = old
+	}
+	r.expirePacketsLocked(time.Now())
+	if len(r.packets) != 10 || cap(r.packets) > 1024 {
+		t.Fatalf("%d packets kept in an array of %d", len(r.packets), cap(r.packets))
+	}
+	for i := range r.packets {
+		r.packets[i].at = old
+	}
+	r.expirePacketsLocked(time.Now())
+	if r.packets != nil {
+		t.Fatalf("%d packets kept in an array of %d, want none", len(r.packets), cap(r.packets))
+	}
+	if r.dropped != 5000 {
+		t.Fatalf("dropped up to %d, want 5000", r.dropped)
 	}
 }
