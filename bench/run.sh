@@ -14,11 +14,12 @@
 # bench/results/latest.md, the raw records in bench/results/latest.jsonl.
 #
 # Settings (environment): REPEATS (3), SCENARIOS ("idle fanout fanout-light
-# cursors echo"), SERVERS ("project node bun ceiling"), IDLE_N (5000), FANOUT_N
-# (1000), FANOUT_RATE (50: beyond the project, at Node's limit), FANOUT_LIGHT_RATE
-# (10: latency below saturation), CURSORS_N (50), ECHO_N (50), DURATION (8s,
-# fanout, cursors and echo), IDLE_HOLD (6s), BUDGET_S (840: no new run starts
-# after this many seconds), KEEP (1: keep the work directory with the logs),
+# fanout-max cursors echo"), SERVERS ("project node bun ceiling"), IDLE_N
+# (5000), FANOUT_N (1000), FANOUT_RATE (50), FANOUT_LIGHT_RATE (10: latency
+# below saturation), FANOUT_MAX_RATE (400: above what any of them carries,
+# for the capacity), CURSORS_N (50), ECHO_N (50), DURATION (8s, fanout,
+# cursors and echo), IDLE_HOLD (6s), BUDGET_S (1200: no new run starts after
+# this many seconds), KEEP (1: keep the work directory with the logs),
 # RESULTS_NAME (latest: the name of the files written in bench/results).
 set -euo pipefail
 
@@ -26,23 +27,24 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 REPEATS=${REPEATS:-3}
-SCENARIOS=${SCENARIOS:-"idle fanout fanout-light cursors echo"}
+SCENARIOS=${SCENARIOS:-"idle fanout fanout-light fanout-max cursors echo"}
 SERVERS=${SERVERS:-"project node bun ceiling"}
 IDLE_N=${IDLE_N:-5000}
 IDLE_HOLD=${IDLE_HOLD:-6s}
 FANOUT_N=${FANOUT_N:-1000}
 FANOUT_RATE=${FANOUT_RATE:-50}
 FANOUT_LIGHT_RATE=${FANOUT_LIGHT_RATE:-10}
+FANOUT_MAX_RATE=${FANOUT_MAX_RATE:-400}
 CURSORS_N=${CURSORS_N:-50}
 ECHO_N=${ECHO_N:-50}
 DURATION=${DURATION:-8s}
-BUDGET_S=${BUDGET_S:-840}
+BUDGET_S=${BUDGET_S:-1200}
 KEEP=${KEEP:-}
 RESULTS_NAME=${RESULTS_NAME:-latest}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 # sioload: the same client settings for every server (see bench/README.md).
-SIOLOAD_COMMON=(-connect-delay 50ms -pong-delay 20ms -progress 0 -ramp 1000)
+SIOLOAD_COMMON=(-progress 0 -ramp 1000)
 
 START=$(date +%s)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/chatbench.XXXXXX")
@@ -166,6 +168,7 @@ run_one() {
 	idle) args=(-scenario idle -n "$IDLE_N" -duration "$IDLE_HOLD" -timeout 60s); limit=120 ;;
 	fanout) args=(-scenario fanout -n "$FANOUT_N" -rate "$FANOUT_RATE" -duration "$DURATION" -timeout 90s); limit=200 ;;
 	fanout-light) args=(-scenario fanout -n "$FANOUT_N" -rate "$FANOUT_LIGHT_RATE" -duration "$DURATION" -timeout 90s); limit=200 ;;
+	fanout-max) args=(-scenario fanout -n "$FANOUT_N" -rate "$FANOUT_MAX_RATE" -duration "$DURATION" -timeout 120s); limit=240 ;;
 	cursors) args=(-scenario cursors -n "$CURSORS_N" -duration "$DURATION" -timeout 30s); limit=90 ;;
 	echo) args=(-scenario echo -n "$ECHO_N" -duration "$DURATION" -timeout 30s); limit=90 ;;
 	*) echo "unknown scenario $scenario" >&2; return 1 ;;
@@ -276,7 +279,7 @@ cat >"$WORK/meta.json" <<EOF
  "bun":"$(node_modules/.bin/bun --version 2>/dev/null || true)",
  "bun_engine":"$(node -p 'require("@socket.io/bun-engine/package.json").version' 2>/dev/null || true)",
  "commit":"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':!bench' 2>/dev/null || echo '+dirty')",
- "repeats":$REPEATS, "idle_n":$IDLE_N, "idle_hold":"$IDLE_HOLD", "fanout_n":$FANOUT_N, "fanout_rate":$FANOUT_RATE, "fanout_light_rate":$FANOUT_LIGHT_RATE,
+ "repeats":$REPEATS, "idle_n":$IDLE_N, "idle_hold":"$IDLE_HOLD", "fanout_n":$FANOUT_N, "fanout_rate":$FANOUT_RATE, "fanout_light_rate":$FANOUT_LIGHT_RATE, "fanout_max_rate":$FANOUT_MAX_RATE,
  "cursors_n":$CURSORS_N, "echo_n":$ECHO_N, "duration":"$DURATION",
  "server_cpu":$SERVER_CPU, "load_cpu":$LOAD_CPU,
  "sioload":"${SIOLOAD_COMMON[*]}",

@@ -52,6 +52,10 @@ const metrics = [
   ['idle', 'connects/s (register included; capped by -ramp 1000)', 'higher', (r) => ok(r) && r.result.connects_per_sec],
   ...fanoutMetrics('fanout', meta.fanout_rate),
   ...fanoutMetrics('fanout-light', meta.fanout_light_rate),
+  ['fanout-max', `capacity: deliveries/s (${meta.fanout_n} receivers, ${meta.fanout_max_rate} msg/s offered = ${(meta.fanout_n * meta.fanout_max_rate).toLocaleString('en-US')}/s; first send to last delivery)`, 'higher', (r) => ok(r) && r.result.deliveries_per_sec],
+  ['fanout-max', 'server CPU per delivery, µs (sending phase)', 'lower', (r) => perItem(r, r.result && r.result.delivered)],
+  ['fanout-max', 'latency p99, ms', 'lower', (r) => ok(r) && r.result.latency_ms.p99],
+  ['fanout-max', 'messages refused rate_limited (server fell behind)', 'lower', (r) => ok(r) && r.result.rejected],
   ['cursors', `relays/s (${meta.cursors_n} users × 30 moves/s)`, 'higher', (r) => ok(r) && r.result.relays_per_sec],
   ['cursors', 'relays dropped, %', 'lower', (r) => ok(r) && r.result.drop_pct],
   ['cursors', 'latency p50, ms', 'lower', (r) => ok(r) && r.result.latency_ms.p50],
@@ -116,6 +120,7 @@ for (const r of records) {
         break;
       case 'fanout':
       case 'fanout-light':
+      case 'fanout-max':
         key = `${x.deliveries_per_sec}/s, p50 ${x.latency_ms.p50} p99 ${x.latency_ms.p99} max ${x.latency_ms.max} ms, ` +
           `sent ${x.sent}, rejected ${x.rejected}, missing ${x.missing}, setup ${x.setup_s}s`;
         break;

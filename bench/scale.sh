@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# How many connections one process holds, and whether a steady churn of
+# connections leaves anything behind. The project only (bench/profile: the
+# real app plus net/http/pprof on a second loopback port, for the goroutine
+# count), pinned to CPU 0, sioload to CPU 1, as in bench/run.sh.
+#
+#   many   MANY_N registered WebSockets (19,500: the open-file limit here is
+#          20,000) from MANY_SOURCES loopback source addresses, held for
+#          MANY_HOLD with a heartbeat every 5 s (ping interval and timeout
+#          5 s), then every one answers an acked rtt
+#   churn  CHURN_RATE connections/s for CHURN_S seconds, each registering,
+#          joining a room of about 10, answering an rtt and leaving after 1 s
+#          (a Socket.IO disconnect, as a page that is left); RSS, live heap
+#          and goroutines before, right after, and CHURN_SETTLE seconds
+#          after (150: past the 2-minute recovery window, for which every
+#          room event of the churn is kept)
+#
+# Writes bench/results/scale.md. Loopback only; every process by PID,
+# every step bounded by timeout.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+MANY_N=${MANY_N:-19500}
+MANY_SOURCES=${MANY_SOURCES:-8}
+MANY_HOLD=${MANY_HOLD:-15s}
+CHURN_RATE=${CHURN_RATE:-500}
+CHURN_S=${CHURN_S:-120}
+CHURN_SETTLE=${CHURN_SETTLE:-150}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+OUT=bench/results
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/chatscale.XXXXXX")
+SPID=""
+LPID=""
+
+cleanup() {
+	if [[ -n "$LPID" ]] && kill -0 "$LPID" 2>/dev/null; then kill -TERM "$LPID" 2>/dev/null || true; fi
+	stop_server
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+hard=$(ulimit -Hn)
+if [[ "$hard" == unlimited ]]; then ulimit -n 1048576; else ulimit -n "$hard"; fi
+
+log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+log "building"
+go build -trimpath -o "$WORK/profile" ./bench/profile
+go build -trimpath -o "$WORK/sioload" ./cmd/sioload
+mkdir -p "$OUT"
+
+free_port() {
+	node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+start_server() {
+	PORT=$(free_port)
+	PPORT=$(free_port)
+	local data i
+	data=$(mktemp -d "$WORK/data.XXXXXX")
+	taskset -c "$SERVER_CPU" "$WORK/profile" -pprof "127.0.0.1:$PPORT" --addr "127.0.0.1:$PORT" --data "$data" "$@" \
+		>"$WORK/server.log" 2>&1 &
+	SPID=$!
+	for i in $(seq 100); do
+		curl -sf -m 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
+		kill -0 "$SPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "server did not start" >&2
+	tail "$WORK/server.log" >&2
+	return 1
+}
+
+stop_server() {
+	local pid=$SPID i
+	SPID=""
+	[[ -z "$pid" ]] && return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 200); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
+}
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$SPID/status"; }
+fds() { ls "/proc/$SPID/fd" | wc -l; }
+# live_kib: the Go heap in use right after a forced collection.
+live_kib() { curl -sf -m 10 "http://127.0.0.1:$PPORT/debug/pprof/heap?debug=1&gc=1" | awk '/^# HeapInuse = / {printf "%d", $4 / 1024}'; }
+goroutines() { curl -sf -m 10 "http://127.0.0.1:$PPORT/debug/pprof/goroutine?debug=1" | awk 'NR==1 {print $NF}'; }
+
+# many
+log "many: $MANY_N connections from $MANY_SOURCES source addresses"
+start_server --ping-interval 5s --ping-timeout 5s
+r0=$(rss_kib)
+g0=$(goroutines)
+timeout -k 5 300 taskset -c "$LOAD_CPU" "$WORK/sioload" -url "http://127.0.0.1:$PORT" -progress 5s \
+	-scenario idle -n "$MANY_N" -sources "$MANY_SOURCES" -ramp 2000 -duration "$MANY_HOLD" -timeout 120s \
+	>"$WORK/many.json" 2>"$WORK/many.err" &
+LPID=$!
+for i in $(seq 3000); do
+	grep -q 'holding for' "$WORK/many.err" && break
+	kill -0 "$LPID" 2>/dev/null || break
+	sleep 0.1
+done
+sleep 8
+r1=$(rss_kib)
+g1=$(goroutines)
+f1=$(fds)
+wait "$LPID" || true
+LPID=""
+many=$(tail -n 1 "$WORK/many.json")
+limits=$(grep -o 'open-file limit.*' "$WORK/server.log" | head -1)
+stop_server
+log "many: $many"
+
+# churn
+log "churn: $CHURN_RATE/s for ${CHURN_S}s"
+start_server
+sleep 1
+c0=$(rss_kib)
+cg0=$(goroutines)
+ch0=$(live_kib)
+timeout -k 5 $((CHURN_S + 120)) taskset -c "$LOAD_CPU" "$WORK/sioload" -url "http://127.0.0.1:$PORT" -progress 10s \
+	-scenario churn -rate "$CHURN_RATE" -n "$CHURN_RATE" -duration "${CHURN_S}s" -timeout 30s \
+	>"$WORK/churn.json" 2>"$WORK/churn.err" &
+LPID=$!
+for i in $(seq $((CHURN_S * 10 / 2))); do
+	kill -0 "$LPID" 2>/dev/null || break
+	sleep 0.1
+done
+cm=$(rss_kib)
+cgm=$(goroutines)
+chm=$(live_kib)
+wait "$LPID" || true
+LPID=""
+sleep 1
+c1=$(rss_kib)
+cg1=$(goroutines)
+ch1=$(live_kib)
+sleep "$CHURN_SETTLE"
+c2=$(rss_kib)
+cg2=$(goroutines)
+ch2=$(live_kib)
+churn=$(tail -n 1 "$WORK/churn.json")
+stop_server
+log "churn: $churn"
+
+{
+	echo "## Scale — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo
+	echo "bench/scale.sh on $(nproc) CPUs ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo); project at $(git rev-parse --short HEAD); server on CPU $SERVER_CPU (GOMAXPROCS 1), sioload on CPU $LOAD_CPU. Server log: \`$limits\`."
+	echo
+	echo "### $MANY_N connections"
+	echo
+	echo "Registered WebSockets from $MANY_SOURCES source addresses (127.0.0.1–$MANY_SOURCES), opened at 2,000/s, held $MANY_HOLD with a ping every 5 s, then each asked for an acked rtt."
+	echo
+	echo "| | before | holding | per connection |"
+	echo "| --- | ---: | ---: | ---: |"
+	echo "| RSS, KiB | $r0 | $r1 | $(awk -v a="$r0" -v b="$r1" -v n="$MANY_N" 'BEGIN{printf "%.1f", (b-a)/n}') |"
+	echo "| goroutines | $g0 | $g1 | $(awk -v a="$g0" -v b="$g1" -v n="$MANY_N" 'BEGIN{printf "%.3f", (b-a)/n}') |"
+	echo "| open files | | $f1 | |"
+	echo
+	echo "sioload: \`$many\`"
+	echo
+	echo "### Churn"
+	echo
+	echo "$CHURN_RATE connections/s for ${CHURN_S} s, each registering, joining a room of about 10 users, answering an rtt and leaving after 1 s with a Socket.IO disconnect, as a page that is left (about $CHURN_RATE open at a time)."
+	echo
+	echo "| | before | during | right after | ${CHURN_SETTLE} s after |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+	echo "| RSS, KiB | $c0 | $cm | $c1 | $c2 |"
+	echo "| Go heap in use after a forced GC, KiB | $ch0 | $chm | $ch1 | $ch2 |"
+	echo "| goroutines | $cg0 | $cgm | $cg1 | $cg2 |"
+	echo
+	echo "sioload: \`$churn\`"
+} >"$OUT/scale.md"
+cat "$OUT/scale.md"
