@@ -23,6 +23,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 N=${N:-5000}
 BIG_N=${BIG_N:-10000}
@@ -92,9 +94,6 @@ timeout 600 go build -trimpath -o "$WORK/conformance" ./cmd/conformance
 timeout 600 go build -trimpath -o "$WORK/sioload" ./cmd/sioload
 node -e "require.resolve('engine.io')" || { echo "engine-idle.sh: node_modules/engine.io is missing (npm ci)" >&2; exit 1; }
 
-free_port() {
-	timeout 10 node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
 
 # ---- servers -----------------------------------------------------------------
 # start_server KIND PORT LOG: starts it pinned, sets SPID, waits until it
@@ -128,22 +127,6 @@ start_server() {
 	return 1
 }
 
-# stop_server: SIGTERM, up to 12s, then SIGKILL; by PID only.
-stop_server() {
-	local pid=$SPID i
-	SPID=""
-	[[ -z "$pid" ]] && return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 120); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "server $pid still up after SIGTERM; SIGKILL"
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-}
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 threads() { awk '/^Threads:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }

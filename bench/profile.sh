@@ -15,6 +15,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 FANOUT_N=${FANOUT_N:-1000}
 FANOUT_RATE=${FANOUT_RATE:-50}
 CURSORS_N=${CURSORS_N:-50}
@@ -43,41 +45,8 @@ go build -o "$WORK/profile" ./bench/profile
 go build -o "$WORK/sioload" ./cmd/sioload
 mkdir -p "$OUT"
 
-free_port() {
-	node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
 
-start_server() {
-	PORT=$(free_port)
-	PPORT=$(free_port)
-	local data
-	data=$(mktemp -d "$WORK/data.XXXXXX")
-	taskset -c "$SERVER_CPU" "$WORK/profile" -pprof "127.0.0.1:$PPORT" --addr "127.0.0.1:$PORT" --data "$data" \
-		>"$WORK/server.log" 2>&1 &
-	SPID=$!
-	local i
-	for i in $(seq 100); do
-		curl -sf -m 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
-		kill -0 "$SPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "server did not start" >&2
-	tail "$WORK/server.log" >&2
-	return 1
-}
 
-stop_server() {
-	local pid=$SPID i
-	SPID=""
-	[[ -z "$pid" ]] && return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 120); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null || true
-}
 
 # load SCENARIO MARKER ARGS...: starts sioload and waits for MARKER on its stderr.
 load() {
@@ -216,7 +185,7 @@ report() {
 } >"$WORK/profile.md"
 
 # fanout
-start_server
+start_profile_server
 load fanout 'sending' -n "$FANOUT_N" -rate "$FANOUT_RATE" -duration $((PROFILE_S + 2))s -timeout 120s
 sleep 1
 profile fanout
@@ -228,7 +197,7 @@ echo "fanout: $res" >&2
 report fanout
 
 # cursors
-start_server
+start_profile_server
 load cursors 'sending' -n "$CURSORS_N" -duration $((PROFILE_S + 2))s -timeout 60s
 sleep 1
 profile cursors
@@ -240,7 +209,7 @@ echo "cursors: $res" >&2
 report cursors
 
 # idle: goroutines and heap per connection
-start_server
+start_profile_server
 base="http://127.0.0.1:$PPORT/debug/pprof"
 g0=$(curl -sf "$base/goroutine?debug=1" | awk 'NR==1 {print $NF}')
 h0=$(curl -sf "$base/heap?debug=1&gc=1" | awk '/^# HeapInuse/ {print $NF}')

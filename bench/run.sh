@@ -25,6 +25,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 REPEATS=${REPEATS:-3}
 SCENARIOS=${SCENARIOS:-"idle fanout fanout-light fanout-max cursors echo"}
@@ -90,9 +92,6 @@ if [[ " $SERVERS " == *" bun "* && ! -x node_modules/.bin/bun ]]; then
 	exit 1
 fi
 
-free_port() {
-	node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
 
 # ---- servers -------------------------------------------------------------------
 # start_server KIND PORT LOG: starts it pinned, sets SPID, waits for /healthz.
@@ -131,22 +130,6 @@ start_server() {
 	return 1
 }
 
-# stop_server: SIGTERM, up to 12s, then SIGKILL; by PID only.
-stop_server() {
-	local pid=$SPID i
-	SPID=""
-	[[ -z "$pid" ]] && return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 120); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "server $pid still up after SIGTERM; SIGKILL"
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-}
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # cpu_ticks PID: user+system clock ticks (fields 14 and 15 of /proc/PID/stat).

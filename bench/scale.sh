@@ -21,6 +21,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 MANY_N=${MANY_N:-19500}
 MANY_SOURCES=${MANY_SOURCES:-8}
 MANY_HOLD=${MANY_HOLD:-15s}
@@ -52,40 +54,8 @@ go build -trimpath -o "$WORK/profile" ./bench/profile
 go build -trimpath -o "$WORK/sioload" ./cmd/sioload
 mkdir -p "$OUT"
 
-free_port() {
-	node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
 
-start_server() {
-	PORT=$(free_port)
-	PPORT=$(free_port)
-	local data i
-	data=$(mktemp -d "$WORK/data.XXXXXX")
-	taskset -c "$SERVER_CPU" "$WORK/profile" -pprof "127.0.0.1:$PPORT" --addr "127.0.0.1:$PORT" --data "$data" "$@" \
-		>"$WORK/server.log" 2>&1 &
-	SPID=$!
-	for i in $(seq 100); do
-		curl -sf -m 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
-		kill -0 "$SPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "server did not start" >&2
-	tail "$WORK/server.log" >&2
-	return 1
-}
 
-stop_server() {
-	local pid=$SPID i
-	SPID=""
-	[[ -z "$pid" ]] && return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 200); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null || true
-}
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$SPID/status"; }
 fds() { ls "/proc/$SPID/fd" | wc -l; }
@@ -95,7 +65,7 @@ goroutines() { curl -sf -m 10 "http://127.0.0.1:$PPORT/debug/pprof/goroutine?deb
 
 # many
 log "many: $MANY_N connections from $MANY_SOURCES source addresses"
-start_server --ping-interval 5s --ping-timeout 5s
+start_profile_server --ping-interval 5s --ping-timeout 5s
 r0=$(rss_kib)
 g0=$(goroutines)
 timeout -k 5 300 taskset -c "$LOAD_CPU" "$WORK/sioload" -url "http://127.0.0.1:$PORT" -progress 5s \
@@ -120,7 +90,7 @@ log "many: $many"
 
 # churn
 log "churn: $CHURN_RATE/s for ${CHURN_S}s"
-start_server
+start_profile_server
 sleep 1
 c0=$(rss_kib)
 cg0=$(goroutines)

@@ -1,0 +1,45 @@
+# Shell helpers shared by the bench scripts (sourced, not run). The caller
+# keeps the running server's PID in SPID.
+
+# free_port prints a free TCP port on 127.0.0.1.
+free_port() {
+	timeout 10 node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# stop_server: SIGTERM to $SPID, up to 12 s, then SIGKILL; by PID only.
+stop_server() {
+	local pid=$SPID i
+	SPID=""
+	[[ -z "$pid" ]] && return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 120); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		printf 'server %s still up after SIGTERM; SIGKILL\n' "$pid" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+# start_profile_server ARGS...: bench/profile (built at $WORK/profile) pinned
+# to $SERVER_CPU, on fresh ports (PORT for the app, PPORT for pprof) with a
+# fresh data directory; waits for /healthz.
+start_profile_server() {
+	PORT=$(free_port)
+	PPORT=$(free_port)
+	local data i
+	data=$(mktemp -d "$WORK/data.XXXXXX")
+	taskset -c "$SERVER_CPU" "$WORK/profile" -pprof "127.0.0.1:$PPORT" --addr "127.0.0.1:$PORT" --data "$data" "$@" \
+		>"$WORK/server.log" 2>&1 &
+	SPID=$!
+	for i in $(seq 100); do
+		curl -sf -m 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
+		kill -0 "$SPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "server did not start" >&2
+	tail "$WORK/server.log" >&2
+	return 1
+}
