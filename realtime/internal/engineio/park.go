@@ -9,9 +9,9 @@ import (
 
 // Idle WebSocket sessions hold no goroutine. A session's reader waits for
 // the client's next frame with a read deadline; when nothing has come for
-// between ParkAfter/2 and ParkAfter (Options.ParkAfter), the reader hands the socket to the
-// server's parker (one epoll instance, Linux only) and returns, and its
-// stack goes with it. When the socket turns readable the parker starts a
+// between ParkAfter/2 and ParkAfter (Options.ParkAfter), the reader hands
+// the socket to the server's parker (one epoll instance, Linux only) and
+// returns, and its stack goes with it. When the socket turns readable the parker starts a
 // new reader. A chat user who only reads, or any client between two
 // heartbeats, then costs its session's structures and no stack; a client
 // that keeps sending keeps its reader, and pays nothing for this beyond a
@@ -33,7 +33,7 @@ func (s *Session) awaitFrame(fr *frameReader) (park bool, err error) {
 	open := s.state == stateOpen
 	if open {
 		// Renewed only when half used up: a busy reader sets a deadline
-		// once a second, not once a frame.
+		// once per ParkAfter/2, not once a frame.
 		if now := time.Now(); fr.deadline.Sub(now) < after/2 {
 			fr.deadline = now.Add(after)
 			_ = fr.c.conn.SetReadDeadline(fr.deadline)
@@ -63,7 +63,7 @@ func (s *Session) awaitFrame(fr *frameReader) (park bool, err error) {
 	return true, nil
 }
 
-// unpark takes a parked session back from the parker; the caller then
+// unparkLocked takes a parked session back from the parker; the caller then
 // owns its reading (starts a reader, or finalizes). It reports whether the
 // session was parked.
 func (s *Session) unparkLocked() bool {

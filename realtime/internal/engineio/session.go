@@ -153,17 +153,6 @@ type SendFlags struct {
 // send put it over its queue cap (it is then closed as a slow client).
 func (s *Session) Send(msgs ...*Message) bool { return s.SendWith(SendFlags{}, msgs...) }
 
-// SendVolatile is Send with SendFlags.Volatile: msgs are dropped, and it
-// returns false, when the client is behind.
-func (s *Session) SendVolatile(msgs ...*Message) bool {
-	return s.SendWith(SendFlags{Volatile: true}, msgs...)
-}
-
-// SendLatest is Send with SendFlags.Latest set to key.
-func (s *Session) SendLatest(key string, msgs ...*Message) bool {
-	return s.SendWith(SendFlags{Latest: key}, msgs...)
-}
-
 // volatileQueueLimit is how many bytes may be queued for a session, not
 // yet handed to its socket, before volatile sends to it are dropped: a
 // flusher that is behind must not turn volatile traffic into a queue.

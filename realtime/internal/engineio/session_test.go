@@ -293,7 +293,7 @@ func TestStalledWriteTimesOut(t *testing.T) {
 	}
 }
 
-// SendLatest replaces a queued value with the same key; the newest value
+// SendFlags.Latest replaces a queued value with the same key; the newest value
 // always arrives and nothing queues behind it.
 func TestSendLatestReplacesQueued(t *testing.T) {
 	t.Parallel()
@@ -305,12 +305,12 @@ func TestSendLatestReplacesQueued(t *testing.T) {
 	s.Send(NewMessageString("first"))
 	waitWriting(t, s)
 	for i := 0; i < 50; i++ {
-		s.SendLatest("alice", NewMessageString(fmt.Sprintf("alice %d", i)))
-		s.SendLatest("bob", NewMessageString(fmt.Sprintf("bob %d", i)))
+		s.SendWith(SendFlags{Latest: "alice"}, NewMessageString(fmt.Sprintf("alice %d", i)))
+		s.SendWith(SendFlags{Latest: "bob"}, NewMessageString(fmt.Sprintf("bob %d", i)))
 	}
 	s.Send(NewMessageString("last"))
 	// A group of another length replaces the old one too.
-	s.SendLatest("bob", NewMessageString("bob x"), NewBinaryMessage([]byte{1}))
+	s.SendWith(SendFlags{Latest: "bob"}, NewMessageString("bob x"), NewBinaryMessage([]byte{1}))
 	c.expect("4first", "4alice 49", "4last", "4bob x")
 	if f, err := c.frame(); err != nil || f.Header.OpCode != ws.OpBinary {
 		t.Fatalf("attachment %v %v", f.Header.OpCode, err)
@@ -337,11 +337,11 @@ func TestSendVolatileDropsWhenBusy(t *testing.T) {
 	ts := newTestServer(t, Options{})
 	c := dialPipe(t, ts, "EIO=4&transport=websocket")
 	s := ts.nextSession(t)
-	if !s.SendVolatile(NewMessageString("v1")) {
+	if !s.SendWith(SendFlags{Volatile: true}, NewMessageString("v1")) {
 		t.Fatal("volatile refused on an idle session")
 	}
 	waitWriting(t, s)
-	if s.SendVolatile(NewMessageString("v2")) {
+	if s.SendWith(SendFlags{Volatile: true}, NewMessageString("v2")) {
 		t.Fatal("volatile accepted while the session is writing")
 	}
 	s.Send(NewMessageString("n"))
@@ -414,13 +414,13 @@ func TestPollingQueueAndPayload(t *testing.T) {
 	// A poll that waits is answered by the next send.
 	ch := pollAsync(ts, q)
 	waitPolling(t, s)
-	if !s.SendVolatile(NewMessageString("v")) {
+	if !s.SendWith(SendFlags{Volatile: true}, NewMessageString("v")) {
 		t.Fatal("volatile refused with a poll waiting")
 	}
 	if r := awaitPoll(t, ch); r.body != "4v" {
 		t.Fatalf("poll got %q", r.body)
 	}
-	if s.SendVolatile(NewMessageString("dropped")) {
+	if s.SendWith(SendFlags{Volatile: true}, NewMessageString("dropped")) {
 		t.Fatal("volatile accepted with no poll waiting")
 	}
 	// Packets the client posts just before closing are delivered.
