@@ -1,5 +1,34 @@
 # Shell helpers shared by the bench scripts (sourced, not run). The caller
-# keeps the running server's PID in SPID.
+# keeps the running server's PID in SPID, the running sioload's in LPID,
+# and its scratch directory in WORK.
+
+# raise_nofile: the soft open-file limit up to the hard one, for the
+# processes started from here.
+raise_nofile() {
+	local hard
+	hard=$(ulimit -Hn)
+	if [[ "$hard" == unlimited ]]; then ulimit -n 1048576; else ulimit -n "$hard"; fi
+}
+
+# cleanup: for `trap cleanup EXIT`: stops sioload and the server, removes
+# WORK.
+cleanup() {
+	if [[ -n "${LPID:-}" ]] && kill -0 "$LPID" 2>/dev/null; then kill -TERM "$LPID" 2>/dev/null || true; fi
+	stop_server
+	rm -rf "$WORK"
+}
+
+# wait_for_line FILE TEXT PID TENTHS: waits until FILE holds TEXT, while
+# PID lives, at most TENTHS tenths of a second; fails if TEXT never came.
+wait_for_line() {
+	local file=$1 text=$2 pid=$3 tenths=$4 i
+	for i in $(seq "$tenths"); do
+		grep -q "$text" "$file" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q "$text" "$file" 2>/dev/null
+}
 
 # free_port prints a free TCP port on 127.0.0.1.
 free_port() {

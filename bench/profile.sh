@@ -29,16 +29,9 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/chatprof.XXXXXX")
 SPID=""
 LPID=""
 
-cleanup() {
-	if [[ -n "$LPID" ]] && kill -0 "$LPID" 2>/dev/null; then kill -TERM "$LPID" 2>/dev/null || true; fi
-	stop_server
-	rm -rf "$WORK"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-hard=$(ulimit -Hn)
-if [[ "$hard" == unlimited ]]; then ulimit -n 1048576; else ulimit -n "$hard"; fi
+raise_nofile
 
 echo "building" >&2
 go build -o "$WORK/profile" ./bench/profile
@@ -52,15 +45,10 @@ mkdir -p "$OUT"
 load() {
 	local scenario=$1 marker=$2
 	shift 2
-	timeout -k 5 300 taskset -c "$LOAD_CPU" "$WORK/sioload" -url "http://127.0.0.1:$PORT" -connect-delay 50ms \
+	timeout -k 5 300 taskset -c "$LOAD_CPU" "$WORK/sioload" -url "http://127.0.0.1:$PORT" \
 		-progress 0 -ramp 1000 -scenario "$scenario" "$@" >"$WORK/$scenario.json" 2>"$WORK/$scenario.err" &
 	LPID=$!
-	local i
-	for i in $(seq 1500); do
-		grep -q "$marker" "$WORK/$scenario.err" && return 0
-		kill -0 "$LPID" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_for_line "$WORK/$scenario.err" "$marker" "$LPID" 1500 && return 0
 	echo "sioload $scenario never reached '$marker':" >&2
 	cat "$WORK/$scenario.err" >&2
 	return 1

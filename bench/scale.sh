@@ -36,16 +36,9 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/chatscale.XXXXXX")
 SPID=""
 LPID=""
 
-cleanup() {
-	if [[ -n "$LPID" ]] && kill -0 "$LPID" 2>/dev/null; then kill -TERM "$LPID" 2>/dev/null || true; fi
-	stop_server
-	rm -rf "$WORK"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-hard=$(ulimit -Hn)
-if [[ "$hard" == unlimited ]]; then ulimit -n 1048576; else ulimit -n "$hard"; fi
+raise_nofile
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
@@ -72,11 +65,7 @@ timeout -k 5 300 taskset -c "$LOAD_CPU" "$WORK/sioload" -url "http://127.0.0.1:$
 	-scenario idle -n "$MANY_N" -sources "$MANY_SOURCES" -ramp 2000 -duration "$MANY_HOLD" -timeout 120s \
 	>"$WORK/many.json" 2>"$WORK/many.err" &
 LPID=$!
-for i in $(seq 3000); do
-	grep -q 'holding for' "$WORK/many.err" && break
-	kill -0 "$LPID" 2>/dev/null || break
-	sleep 0.1
-done
+wait_for_line "$WORK/many.err" 'holding for' "$LPID" 3000 || true
 sleep 8
 r1=$(rss_kib)
 g1=$(goroutines)
