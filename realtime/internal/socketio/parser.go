@@ -1,7 +1,6 @@
 package socketio
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -156,29 +155,72 @@ func payloadValid(t PacketType, data []byte) bool {
 		if first != '[' {
 			return false
 		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		_, _ = dec.Token() // [
-		tok, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		switch v := tok.(type) {
-		case string:
-			return !reservedEvents[v]
-		case float64:
+		switch name, kind := firstElement(data); kind {
+		case '"':
+			return !reservedEvents[string(name)]
+		case '0':
 			return true
 		}
 	}
 	return false
 }
 
-func firstByte(b []byte) byte {
-	for _, c := range b {
-		switch c {
+// firstElement looks at the first element of data, a valid JSON array: kind
+// is '"' for a string (name is its value), '0' for a number, and 0 for
+// anything else or an empty array. It scans instead of decoding: this runs
+// for every event a client sends, before its arguments are decoded.
+func firstElement(data []byte) (name []byte, kind byte) {
+	i := skipSpace(data, 0)
+	i = skipSpace(data, i+1) // past '['
+	if i >= len(data) {
+		return nil, 0
+	}
+	switch c := data[i]; {
+	case c == '"':
+		// Escapes, and bytes outside ASCII (invalid UTF-8 decodes as
+		// U+FFFD), go through the decoder.
+		end, plain := i+1, true
+		for end < len(data) && data[end] != '"' {
+			if data[end] == '\\' {
+				plain = false
+				end++
+			} else if data[end] >= 0x80 {
+				plain = false
+			}
+			end++
+		}
+		if end >= len(data) {
+			return nil, 0
+		}
+		if plain {
+			return data[i+1 : end], '"'
+		}
+		var v string
+		if json.Unmarshal(data[i:end+1], &v) != nil {
+			return nil, 0
+		}
+		return []byte(v), '"'
+	case c == '-' || (c >= '0' && c <= '9'):
+		return nil, '0'
+	}
+	return nil, 0
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
 		case ' ', '\t', '\n', '\r':
+			i++
 			continue
 		}
-		return c
+		break
+	}
+	return i
+}
+
+func firstByte(b []byte) byte {
+	if i := skipSpace(b, 0); i < len(b) {
+		return b[i]
 	}
 	return 0
 }

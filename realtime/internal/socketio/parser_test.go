@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -59,6 +60,11 @@ func TestDecodeInvalid(t *testing.T) {
 		`2["connect"]`:        ErrInvalidPayload,
 		`2["disconnecting"]`:  ErrInvalidPayload,
 		`2["a"`:               ErrInvalidPayload,
+		`2 [ "connect" , 1 ]`: ErrInvalidPayload,
+		`2["\u0063onnect"]`:   ErrInvalidPayload, // "connect", escaped
+		`2[{"a":"b"}]`:        ErrInvalidPayload,
+		`2[null]`:             ErrInvalidPayload,
+		`2[["x"]]`:            ErrInvalidPayload,
 		`3{}`:                 ErrInvalidPayload,
 		`1{}`:                 ErrInvalidPayload,
 		`0[]`:                 ErrInvalidPayload,
@@ -185,4 +191,67 @@ func FuzzDecode(f *testing.F) {
 			_, _ = DecodeArgs(p.Data, nil)
 		}
 	})
+}
+
+// firstElement scans what a decoder would read as the first element of an
+// event's array; it must agree with one on every valid array.
+func TestFirstElementAgreesWithDecoding(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		`["hello",1]`, ` [ "hello" ]`, "[\n\t\"x\"]", `["a\"b",2]`, `["a\\"]`, `["\u00e9t\u00e9"]`,
+		`["\u0063onnect"]`, `["caf\u00e9\\\"x"]`, `[""]`, `[3]`, `[-1.5e3,"x"]`, `[0]`,
+		`[]`, `[ ]`, `[true]`, `[null]`, `[{"a":"b"}]`, `[["x"]]`,
+	} {
+		checkFirstElement(t, []byte(in))
+	}
+}
+
+func FuzzFirstElement(f *testing.F) {
+	for _, s := range []string{`["x",1]`, `["a\"b"]`, `[1]`, `[]`, `[{}]`, ` [ "\u0041" ]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if !json.Valid(in) || firstByte(in) != '[' {
+			return
+		}
+		checkFirstElement(t, in)
+	})
+}
+
+func checkFirstElement(t *testing.T, in []byte) {
+	t.Helper()
+	var args []any
+	if err := json.Unmarshal(in, &args); err != nil {
+		t.Fatalf("%s: not a valid array: %v", in, err)
+	}
+	name, kind := firstElement(in)
+	var wantKind byte
+	var wantName string
+	if len(args) > 0 {
+		switch v := args[0].(type) {
+		case string:
+			wantKind, wantName = '"', v
+		case float64:
+			wantKind = '0'
+		}
+	}
+	if kind != wantKind || string(name) != wantName {
+		t.Errorf("%s: firstElement = %q, %q; want %q, %q", in, name, kind, wantName, wantKind)
+	}
+}
+
+// BenchmarkDecodeEvent is what every event from a client costs before its
+// handler: the packet header, the payload check and the arguments.
+func BenchmarkDecodeEvent(b *testing.B) {
+	in := []byte(`2/chat,12["rtt",{"t":1733100000000,"room":"lobby"}]`)
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := Decode(in, DefaultMaxAttachments)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := DecodeArgs(p.Data, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
