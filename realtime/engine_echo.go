@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -18,11 +19,18 @@ type EngineEchoOptions struct {
 	AllowEIO3      bool
 }
 
+// EngineEchoServer is the Engine.IO echo server; serve it as an
+// http.Handler, through Listener.
+type EngineEchoServer struct {
+	srv  *engineio.Server
+	path string
+}
+
 // EngineEcho serves the project's Engine.IO server alone, sending every
 // message back to its sender: the server the official Engine.IO compliance
 // suite (socketio/engine.io-protocol) and the Engine.IO client tests talk
 // to. It is not part of the product's Socket.IO stack.
-func EngineEcho(o EngineEchoOptions) http.Handler {
+func EngineEcho(o EngineEchoOptions) *EngineEchoServer {
 	path := "/" + strings.Trim(o.Path, "/")
 	if o.Path == "" {
 		path = "/engine.io"
@@ -37,14 +45,19 @@ func EngineEcho(o EngineEchoOptions) http.Handler {
 			s.SetHandler(echo{})
 		},
 	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != path && r.URL.Path != path+"/" {
-			http.NotFound(w, r)
-			return
-		}
-		srv.ServeHTTP(w, r)
-	})
+	return &EngineEchoServer{srv: srv, path: path}
 }
+
+func (e *EngineEchoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != e.path && r.URL.Path != e.path+"/" {
+		http.NotFound(w, r)
+		return
+	}
+	e.srv.ServeHTTP(w, r)
+}
+
+// Listener is Server.Listener for the echo server.
+func (e *EngineEchoServer) Listener(ln net.Listener) net.Listener { return e.srv.Listener(ln) }
 
 type echo struct{}
 

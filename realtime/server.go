@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net"
 	"net/http"
 	"path"
 	"strings"
@@ -146,6 +147,15 @@ func (s *Server) Handler() http.Handler {
 		s.io.ServeHTTP(w, r)
 	})
 }
+
+// Listener wraps the listener the HTTP server serving s accepts from, so
+// that a polling client's waiting GET costs no goroutine: the wait hands the
+// connection to the server (it watches the socket), and the answered
+// connection comes back to the HTTP server through the listener, kept
+// alive. Without it, polling works the same, each waiting GET in its
+// goroutine. Linux only; elsewhere it returns a listener that changes
+// nothing.
+func (s *Server) Listener(ln net.Listener) net.Listener { return s.io.Engine().Listener(ln) }
 
 // Mount registers the server on a Gin engine at Path, with and without the
 // trailing slash. Every method is routed to Engine.IO, which answers those it

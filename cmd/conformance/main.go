@@ -19,6 +19,7 @@ package main
 import (
 	"flag"
 	"log"
+	"net"
 	"net/http"
 	"time"
 
@@ -38,11 +39,36 @@ func main() {
 		o := engineOptions()
 		o.AllowEIO3, o.PingInterval, o.PingTimeout = *eio3, *pingInterval, *pingTimeout
 		log.Printf("Engine.IO echo server listening on http://%s/engine.io/", *addr)
-		log.Fatal(http.ListenAndServe(*addr, realtime.EngineEcho(o)))
+		log.Fatal(listenAndServe(*addr, realtime.EngineEcho(o)))
 	}
 	log.Printf("conformance server listening on http://%s/socket.io/", *addr)
-	log.Fatal(http.ListenAndServe(*addr, newHandler()))
+	log.Fatal(listenAndServe(*addr, newHandler()))
 }
+
+// listenerWrapper is a handler served through a listener of its own
+// (realtime.Server.Listener: polls held without a goroutine).
+type listenerWrapper interface {
+	http.Handler
+	Listener(net.Listener) net.Listener
+}
+
+// listenAndServe serves h on addr through its listener, as the product does.
+func listenAndServe(addr string, h listenerWrapper) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return srv.Serve(h.Listener(ln))
+}
+
+// withListener is a Gin engine and the realtime server's Listener.
+type withListener struct {
+	http.Handler
+	rt *realtime.Server
+}
+
+func (w withListener) Listener(ln net.Listener) net.Listener { return w.rt.Listener(ln) }
 
 // Options is the configuration the compliance suites expect.
 func options() realtime.Options {
@@ -57,10 +83,10 @@ func options() realtime.Options {
 	}
 }
 
-func newHandler() http.Handler { return newHandlerWith(options()) }
+func newHandler() listenerWrapper { return newHandlerWith(options()) }
 
 // newHandlerWith serves the suites' handlers with opts.
-func newHandlerWith(opts realtime.Options) http.Handler {
+func newHandlerWith(opts realtime.Options) listenerWrapper {
 	gin.SetMode(gin.ReleaseMode)
 	rt := realtime.NewServer(opts)
 	for _, name := range []string{"/", "/custom"} {
@@ -88,7 +114,7 @@ func newHandlerWith(opts realtime.Options) http.Handler {
 	r := gin.New()
 	r.Use(gin.Recovery())
 	rt.Mount(r)
-	return r
+	return withListener{r, rt}
 }
 
 // engineOptions is the configuration the Engine.IO suite expects.
@@ -102,4 +128,4 @@ func engineOptions() realtime.EngineEchoOptions {
 }
 
 // newEngineHandler is the Engine.IO echo server with the suite's settings.
-func newEngineHandler() http.Handler { return realtime.EngineEcho(engineOptions()) }
+func newEngineHandler() listenerWrapper { return realtime.EngineEcho(engineOptions()) }

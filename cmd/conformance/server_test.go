@@ -96,7 +96,11 @@ func startEngineServerV3(t *testing.T) *server {
 // Engine.IO endpoint at path ("/socket.io/", "/engine.io/").
 func serveAt(t *testing.T, h http.Handler, path string, o siotest.Options) *server {
 	t.Helper()
-	hs := httptest.NewServer(h)
+	hs := httptest.NewUnstartedServer(h)
+	if l, ok := h.(listenerWrapper); ok {
+		hs.Listener = l.Listener(hs.Listener)
+	}
+	hs.Start()
 	t.Cleanup(hs.Close)
 	return &server{siotest.NewEndpoint(t, hs.URL+path, o)}
 }

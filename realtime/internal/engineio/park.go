@@ -54,7 +54,7 @@ func (s *Session) awaitFrame(fr *frameReader) (park bool, err error) {
 	s.mu.Unlock()
 	fr.deadline = time.Time{}
 	_ = fr.c.conn.SetReadDeadline(time.Time{})
-	if !p.park(s) {
+	if !p.park(&s.slot, s.ws.raw, s) {
 		s.mu.Lock()
 		s.parked = false
 		s.mu.Unlock()
@@ -71,7 +71,7 @@ func (s *Session) unparkLocked() bool {
 		return false
 	}
 	s.parked = false
-	s.srv.parker.get().forget(s)
+	s.srv.parker.get().forget(&s.slot)
 	return true
 }
 
@@ -91,6 +91,17 @@ func (s *Session) isOpen() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.state == stateOpen
+}
+
+// waiter is what the parker tells when a parked socket turns readable or
+// hangs up; it is called from the parker's goroutine and must not block.
+type waiter interface{ readable() }
+
+// parkSlot is a socket's place in the parker: its id there, and whether
+// the socket is in the epoll set.
+type parkSlot struct {
+	id    uint64
+	added bool
 }
 
 // parkerOnce starts a server's parker when a session first parks, and

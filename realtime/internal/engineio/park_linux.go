@@ -2,20 +2,21 @@ package engineio
 
 import (
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// parker holds the sockets of idle WebSocket sessions in an epoll
-// instance (one-shot: a socket reports once per park) and wakes a session
-// when its socket turns readable or hangs up.
+// parker holds idle sockets in an epoll instance (one-shot: a socket
+// reports once per park) and tells their owner when one turns readable or
+// hangs up: idle WebSocket sessions (park.go) and held polls (heldpoll.go).
 type parker struct {
 	epfd int
 	stop int // an eventfd in the set: written to stop run
 
 	mu     sync.Mutex
 	next   uint64
-	parked map[uint64]*Session
+	parked map[uint64]waiter
 }
 
 // newParker returns nil if epoll is not available; sessions then keep
@@ -36,7 +37,7 @@ func newParker() *parker {
 		_ = unix.Close(fd)
 		return nil
 	}
-	p := &parker{epfd: fd, stop: stop, parked: map[uint64]*Session{}}
+	p := &parker{epfd: fd, stop: stop, parked: map[uint64]waiter{}}
 	go p.run()
 	return p
 }
@@ -47,46 +48,56 @@ func (p *parker) close() {
 	_, _ = unix.Write(p.stop, one[:])
 }
 
-// park registers s's socket; the reader has released its buffer and
-// returns once park does. It reports false if the socket could not be
-// registered.
-func (p *parker) park(s *Session) bool {
+// park registers the socket raw for w, in slot; w's reader has returned or
+// is about to. It reports false if the socket could not be registered.
+func (p *parker) park(slot *parkSlot, raw syscall.RawConn, w waiter) bool {
 	p.mu.Lock()
-	if s.parkID == 0 {
+	if slot.id == 0 {
 		p.next++
-		s.parkID = p.next
+		slot.id = p.next
 	}
-	id := s.parkID
-	p.parked[id] = s
+	id := slot.id
+	p.parked[id] = w
 	p.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(id), Pad: int32(id >> 32)}
 	var ctlErr error
-	err := s.ws.raw.Control(func(fd uintptr) {
+	err := raw.Control(func(fd uintptr) {
 		op := unix.EPOLL_CTL_MOD
-		if !s.parkAdded {
+		if !slot.added {
 			op = unix.EPOLL_CTL_ADD
 		}
 		ctlErr = unix.EpollCtl(p.epfd, op, int(fd), &ev)
 		if ctlErr == nil {
-			s.parkAdded = true
+			slot.added = true
 		}
 	})
 	if err == nil {
 		err = ctlErr
 	}
 	if err != nil {
-		p.forget(s)
+		p.forget(slot)
 		return false
 	}
 	return true
 }
 
-// forget drops s from the parked table (its socket may still be in the
+// forget drops slot from the parked table (its socket may still be in the
 // epoll set, disarmed, until it closes).
-func (p *parker) forget(s *Session) {
+func (p *parker) forget(slot *parkSlot) {
 	p.mu.Lock()
-	delete(p.parked, s.parkID)
+	delete(p.parked, slot.id)
 	p.mu.Unlock()
+}
+
+// remove forgets slot and takes its socket out of the epoll set, for a
+// socket that lives on elsewhere (a held poll's connection, given back to
+// the HTTP server).
+func (p *parker) remove(slot *parkSlot, raw syscall.RawConn) {
+	p.forget(slot)
+	if slot.added {
+		_ = raw.Control(func(fd uintptr) { _ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil) })
+		slot.added = false
+	}
 }
 
 func (p *parker) run() {
@@ -107,11 +118,11 @@ func (p *parker) run() {
 				return
 			}
 			p.mu.Lock()
-			s := p.parked[id]
+			w := p.parked[id]
 			delete(p.parked, id)
 			p.mu.Unlock()
-			if s != nil {
-				s.readable()
+			if w != nil {
+				w.readable()
 			}
 		}
 	}

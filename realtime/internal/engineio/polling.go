@@ -58,6 +58,10 @@ func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
 		case <-s.wake:
 		default:
 		}
+		if s.holdLocked(w, r) {
+			s.mu.Unlock()
+			return
+		}
 		// During an upgrade a poll waits at most upgradePollWait, then gets
 		// a noop: a client pauses polling (and only then sends the upgrade
 		// packet) once its poll is back. If the upgrade completes first,
@@ -81,6 +85,13 @@ func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Lock()
 	}
+	s.answerPollLocked(w)
+}
+
+// answerPollLocked answers a poll once it has something to answer: what is
+// queued, the close, or what an upgrade leaves it. s.mu is held; it is
+// released.
+func (s *Session) answerPollLocked(w http.ResponseWriter) {
 	s.polling = false
 	switch {
 	case s.state == stateClosed:
@@ -137,13 +148,25 @@ const upgradePollWait = 100 * time.Millisecond
 // wakePoll releases the waiting poll, if any.
 func (s *Session) wakePoll() {
 	s.mu.Lock()
-	if s.polling {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
-	}
+	s.wakePollLocked()
 	s.mu.Unlock()
+}
+
+// wakePollLocked releases the waiting poll: the GET waiting in handlePoll,
+// or a held one, which a new goroutine answers.
+func (s *Session) wakePollLocked() {
+	if !s.polling {
+		return
+	}
+	if hp := s.held; hp != nil {
+		s.held = nil
+		go s.answerHeld(hp)
+		return
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 var (

@@ -97,6 +97,7 @@ type Server struct {
 	flushers flushers
 	seq      atomic.Uint64 // sessions created, to spread them over the flushers
 	parker   parkerOnce
+	listener atomic.Pointer[pollListener] // set by Listener: polls are held (heldpoll.go)
 }
 
 // NewServer returns a server with opts (zero fields take the defaults).

@@ -86,14 +86,15 @@ type Session struct {
 
 	// WebSocket. fr is the reader's state, kept while the session is
 	// parked (park.go): parked means no goroutine reads the socket.
-	ws        *wsConn
-	fr        *frameReader
-	parked    bool
-	parkID    uint64
-	parkAdded bool // the socket is in the parker's epoll set
+	ws     *wsConn
+	fr     *frameReader
+	parked bool
+	slot   parkSlot
 
-	// Polling. polling is true while a GET waits for data; wake tells it.
+	// Polling. polling is true while a GET waits for data; wake tells it,
+	// or, for a poll held without its goroutine (heldpoll.go), held is it.
 	wake      chan struct{}
+	held      *heldPoll
 	polling   bool
 	posting   bool
 	jsonp     bool
@@ -293,12 +294,7 @@ func (s *Session) kickLocked() bool {
 		s.writing = true
 		return true
 	}
-	if s.polling {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
-	}
+	s.wakePollLocked()
 	return false
 }
 
@@ -370,10 +366,7 @@ func (s *Session) closeNow(reason Reason, err error) {
 	s.release = release
 	linger := false
 	if s.polling {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+		s.wakePollLocked()
 	} else if reason == ReasonTransportClose && s.transport == transportPolling {
 		// The client posted a close packet; its poll may still be on the
 		// way (it is sent concurrently). Answer it with the noop rather

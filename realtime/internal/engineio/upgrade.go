@@ -98,12 +98,7 @@ func (s *Session) completeUpgrade(c *wsConn) bool {
 	s.upgrading = false
 	s.ws = c
 	s.transport = transportWebSocket
-	if s.polling {
-		select { // a poll still waiting gets a noop
-		case s.wake <- struct{}{}:
-		default:
-		}
-	}
+	s.wakePollLocked() // a poll still waiting gets a 400
 	closing := s.state == stateClosing
 	if closing {
 		// The close packet queued for polling means nothing here; the
