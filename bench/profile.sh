@@ -6,10 +6,13 @@
 #   fanout   FANOUT_N receivers, FANOUT_RATE msg/s: CPU and allocation
 #            profiles over PROFILE_S seconds of the sending phase
 #   cursors  CURSORS_N users x 30 moves/s: the same
+#   echo     ECHO_N clients sending acked rtt events back to back: the same
 #   idle     IDLE_N registered connections: goroutines and heap per connection
 #
-# Writes bench/results/profile-<scenario>.{cpu,allocs}.pb.gz, the
-# `go tool pprof -top` listings and a per-package breakdown in
+# The loaded scenarios also record the mutex profile (1 in
+# MUTEX_FRACTION contended unlocks) and the block profile (BLOCK_RATE ns).
+# Writes bench/results/profile-<scenario>.{cpu,allocs,mutex,block}.pb.gz,
+# the `go tool pprof -top` listings and a per-package breakdown in
 # bench/results/profile.md. Loopback only; every process by PID, bounded.
 set -euo pipefail
 
@@ -20,7 +23,10 @@ cd "$ROOT"
 FANOUT_N=${FANOUT_N:-1000}
 FANOUT_RATE=${FANOUT_RATE:-50}
 CURSORS_N=${CURSORS_N:-50}
+ECHO_N=${ECHO_N:-50}
 IDLE_N=${IDLE_N:-5000}
+MUTEX_FRACTION=${MUTEX_FRACTION:-10}
+BLOCK_RATE=${BLOCK_RATE:-10000}
 PROFILE_S=${PROFILE_S:-8}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
@@ -60,14 +66,22 @@ finish_load() {
 	LPID=""
 }
 
-# profile NAME: CPU and allocation (delta) profiles over PROFILE_S seconds.
+# profile NAME: CPU, allocation, mutex and block (delta) profiles over
+# PROFILE_S seconds.
 profile() {
-	local name=$1 base="http://127.0.0.1:$PPORT/debug/pprof"
+	local name=$1 base="http://127.0.0.1:$PPORT/debug/pprof" kind pids=()
 	curl -sf -m $((PROFILE_S + 30)) -o "$OUT/profile-$name.cpu.pb.gz" "$base/profile?seconds=$PROFILE_S" &
-	local c=$!
-	curl -sf -m $((PROFILE_S + 30)) -o "$OUT/profile-$name.allocs.pb.gz" "$base/allocs?seconds=$PROFILE_S" &
-	local a=$!
-	wait "$c" "$a"
+	pids+=($!)
+	for kind in allocs mutex block; do
+		curl -sf -m $((PROFILE_S + 30)) -o "$OUT/profile-$name.$kind.pb.gz" "$base/$kind?seconds=$PROFILE_S" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
+
+# start_loaded_server: the profiled app with the mutex and block profiles on.
+start_loaded_server() {
+	MUTEXPROFILEFRACTION=$MUTEX_FRACTION BLOCKPROFILERATE=$BLOCK_RATE start_profile_server "$@"
 }
 
 # groups: share of the flat samples by package family (runtime split into
@@ -77,13 +91,14 @@ groups() {
 		/^ *[0-9.]+[a-zA-Z]* +[0-9.]+%/ {
 			v = $2; sub(/%/, "", v); fn = $6
 			g = "other"
-			if (fn ~ /^github\.com\/zishang520\//) g = "zishang520/socket.io (the library)"
-			else if (fn ~ /^github\.com\/gorilla\/websocket/) g = "gorilla/websocket (called by the library)"
-			else if (fn ~ /^github\.com\/socketio-go\/chatserver\//) g = "chatserver (ours)"
+			if (fn ~ /^github\.com\/socketio-go\/chatserver\/realtime\/internal\/engineio/) g = "ours: Engine.IO (realtime/internal/engineio)"
+			else if (fn ~ /^github\.com\/socketio-go\/chatserver\/realtime\/internal\/socketio/) g = "ours: Socket.IO (realtime/internal/socketio)"
+			else if (fn ~ /^github\.com\/socketio-go\/chatserver\//) g = "ours: the app (handlers, chat, store, realtime)"
+			else if (fn ~ /^github\.com\/gobwas\//) g = "gobwas/ws (WebSocket framing)"
 			else if (fn ~ /^go\.etcd\.io\/bbolt/) g = "bbolt (history on disk)"
 			else if (fn ~ /^github\.com\/gin-gonic/) g = "gin"
 			else if (fn ~ /^encoding\/json|^reflect\./) g = "encoding/json + reflect"
-			else if (fn ~ /^syscall\.|^internal\/poll|^internal\/runtime\/syscall|^net\.|^os\./) g = "system calls (socket reads/writes), net"
+			else if (fn ~ /^syscall\.|^golang\.org\/x\/sys\/unix|^internal\/poll|^internal\/runtime\/syscall|^net\.|^os\./) g = "system calls (socket reads/writes), net"
 			else if (fn ~ /^runtime\.(gc|scan|mark|sweep|tryDeferToSpanScan|findObject|greyobject|wbBuf|extractHeapBits|spanClass|heapArenaOf|spanOf|typePointers|bulkBarrier|shade)|^runtime\.\(\*(gcWork|mspan|spanInlineMarkBits|gcBits|sweepLocked|mheap)\)|^runtime\.\(\*spanSet\)/) g = "runtime: garbage collection"
 			else if (fn ~ /^runtime\.(mallocgc|nextFreeFast|memclrNoHeapPointers|makeslice|growslice|newobject|heapSetType|publicationBarrier)|^runtime\.\(\*(mcache|mcentral)\)/) g = "runtime: allocation"
 			else if (fn ~ /^runtime\.(newstack|copystack|adjust|pcvalue|step|findfunc|funcspdelta|funcInfo|readvarint|scanstack)|^runtime\.\(\*(unwinder|stkframe|moduledata)\)/) g = "runtime: stack growth and stack scanning"
@@ -102,14 +117,17 @@ callsites() {
 	go tool pprof -top -cum -nodecount=100000 -nodefraction=0 "$@" 2>/dev/null | awk '
 		BEGIN {
 			n = 0
-			L[++n] = "library: Engine.IO WebSocket write queue (transports.(*websocket).send)"; R[n] = "transports\\.\\(\\*websocket\\)\\.send$"
-			L[++n] = "  gorilla PreparedMessage built per receiver ((*PreparedMessage).frame)"; R[n] = "websocket\\.\\(\\*PreparedMessage\\)\\.frame$"
-			L[++n] = "  socket write system calls (syscall.write)"; R[n] = "^syscall\\.write$"
-			L[++n] = "library: reading and dispatching client packets (StartReader)"; R[n] = "transports\\.StartReader\\.func"
-			L[++n] = "library: Socket.IO broadcast (BroadcastOperator.Emit)"; R[n] = "socket/v3\\.\\(\\*BroadcastOperator\\)\\.Emit$"
-			L[++n] = "ours: /chat event handlers (handlers.ChatEvents.*, with the library calls they make)"; R[n] = "chatserver/handlers\\.ChatEvents"
-			L[++n] = "ours: chat domain (chat.*)"; R[n] = "chatserver/chat\\.\\(\\*Session\\)"
-			L[++n] = "ours: history append on disk (store.(*BoltHistory).Append)"; R[n] = "store\\.\\(\\*BoltHistory\\)\\.Append$"
+			L[++n] = "Engine.IO: WebSocket reader, frames in to their handlers ((*Session).readLoop)"; R[n] = "engineio\\.\\(\\*Session\\)\\.readLoop$"
+			L[++n] = "Engine.IO: writes by the sender, unicast and one receiver ((*Session).flush)"; R[n] = "engineio\\.\\(\\*Session\\)\\.flush$"
+			L[++n] = "Engine.IO: broadcast writes by the flushers ((*flusher).run)"; R[n] = "engineio\\.\\(\\*flusher\\)\\.run$"
+			L[++n] = "  socket writes (unix.Write, unix.Writev)"; R[n] = "^golang\\.org/x/sys/unix\\.Writev?$"
+			L[++n] = "  socket reads (unix.Read)"; R[n] = "^golang\\.org/x/sys/unix\\.Read$"
+			L[++n] = "Engine.IO: parking idle readers (epoll, (*parker).run)"; R[n] = "engineio\\.\\(\\*parker\\)\\.run$"
+			L[++n] = "Socket.IO: packet decoding and dispatch ((*client).OnMessage)"; R[n] = "socketio\\.\\(\\*client\\)\\.OnMessage$"
+			L[++n] = "Socket.IO: broadcast (BroadcastOperator.Emit)"; R[n] = "socketio\\.\\(\\*BroadcastOperator\\)\\.Emit$"
+			L[++n] = "/chat event handlers (handlers.ChatEvents.*, with the sends they make)"; R[n] = "chatserver/handlers\\.ChatEvents"
+			L[++n] = "chat domain (chat.*)"; R[n] = "chatserver/chat\\.\\(\\*Session\\)"
+			L[++n] = "history append on disk (store.(*BoltHistory).Append)"; R[n] = "store\\.\\(\\*BoltHistory\\)\\.Append$"
 			L[++n] = "allocation (runtime.mallocgc, with GC assists)"; R[n] = "^runtime\\.mallocgc$"
 			L[++n] = "  GC assists charged to allocating goroutines"; R[n] = "^runtime\\.gcAssistAlloc$"
 			L[++n] = "GC background workers (runtime.gcBgMarkWorker)"; R[n] = "^runtime\\.gcBgMarkWorker$"
@@ -150,6 +168,18 @@ report() {
 		echo '| --- | ---: |'
 		callsites "$OUT/profile-$name.cpu.pb.gz"
 		echo
+		echo "### $name: mutex contention over ${PROFILE_S}s (1 in $MUTEX_FRACTION sampled), top 10 by delay"
+		echo
+		echo '```'
+		go tool pprof -top -nodecount=10 "$OUT/profile-$name.mutex.pb.gz" 2>/dev/null | sed -n '/^Showing\|^ *flat/,$p'
+		echo '```'
+		echo
+		echo "### $name: blocking over ${PROFILE_S}s (rate $BLOCK_RATE ns), top 10 by delay"
+		echo
+		echo '```'
+		go tool pprof -top -nodecount=10 "$OUT/profile-$name.block.pb.gz" 2>/dev/null | sed -n '/^Showing\|^ *flat/,$p'
+		echo '```'
+		echo
 		echo "### $name: allocations over ${PROFILE_S}s, top 20 by bytes"
 		echo
 		echo '```'
@@ -173,7 +203,7 @@ report() {
 } >"$WORK/profile.md"
 
 # fanout
-start_profile_server
+start_loaded_server
 load fanout 'sending' -n "$FANOUT_N" -rate "$FANOUT_RATE" -duration $((PROFILE_S + 2))s -timeout 120s
 sleep 1
 profile fanout
@@ -185,7 +215,7 @@ echo "fanout: $res" >&2
 report fanout
 
 # cursors
-start_profile_server
+start_loaded_server
 load cursors 'sending' -n "$CURSORS_N" -duration $((PROFILE_S + 2))s -timeout 60s
 sleep 1
 profile cursors
@@ -195,6 +225,18 @@ stop_server
 echo "cursors: $res" >&2
 { echo "cursors run (sioload): \`$res\`"; echo; } >>"$WORK/profile.md"
 report cursors
+
+# echo
+start_loaded_server
+load echo 'sending rtt' -n "$ECHO_N" -duration $((PROFILE_S + 2))s -timeout 30s
+sleep 1
+profile echo
+finish_load
+res=$(cat "$WORK/echo.json")
+stop_server
+echo "echo: $res" >&2
+{ echo "echo run (sioload): \`$res\`"; echo; } >>"$WORK/profile.md"
+report echo
 
 # idle: goroutines and heap per connection
 start_profile_server

@@ -8,7 +8,9 @@
 //
 // MEMPROFILERATE (bytes; Go's default is 512 KiB) samples allocations more
 // finely, e.g. 1 to record every one when accounting for memory per
-// connection.
+// connection. MUTEXPROFILEFRACTION (1 in n contended unlocks) and
+// BLOCKPROFILERATE (nanoseconds: one blocking event per that much time
+// blocked) turn on the mutex and block profiles, which are off by default.
 package main
 
 import (
@@ -61,6 +63,22 @@ func main() {
 			os.Exit(2)
 		}
 		runtime.MemProfileRate = n
+	}
+	for _, e := range []struct {
+		name string
+		set  func(int)
+	}{
+		{"MUTEXPROFILEFRACTION", func(n int) { runtime.SetMutexProfileFraction(n) }},
+		{"BLOCKPROFILERATE", runtime.SetBlockProfileRate},
+	} {
+		if v := os.Getenv(e.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				fmt.Fprintf(os.Stderr, "profile: %s=%q: want a non-negative number\n", e.name, v)
+				os.Exit(2)
+			}
+			e.set(n)
+		}
 	}
 	cfg, err := config.Parse(rest, os.Getenv, os.Stderr)
 	if err != nil {
