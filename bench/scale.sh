@@ -11,9 +11,12 @@
 #   churn  CHURN_RATE connections/s for CHURN_S seconds, each registering,
 #          joining a room of about 10, answering an rtt and leaving after 1 s
 #          (a Socket.IO disconnect, as a page that is left); RSS, live heap
-#          and goroutines before, right after, and CHURN_SETTLE seconds
-#          after (150: past the 2-minute recovery window, for which every
-#          room event of the churn is kept)
+#          and goroutines before, right after, CHURN_SETTLE seconds after
+#          (150: past the 2-minute recovery window, for which every room
+#          event of the churn is kept) and CHURN_SETTLE2 after (270: past the
+#          Go runtime's next periodic collection, which an idle server
+#          needs before it returns the freed pages). Between "right after"
+#          and the end, nothing forces a collection.
 #
 # Writes bench/results/scale.md. Loopback only; every process by PID,
 # every step bounded by timeout.
@@ -29,6 +32,7 @@ MANY_HOLD=${MANY_HOLD:-15s}
 CHURN_RATE=${CHURN_RATE:-500}
 CHURN_S=${CHURN_S:-120}
 CHURN_SETTLE=${CHURN_SETTLE:-150}
+CHURN_SETTLE2=${CHURN_SETTLE2:-270}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=bench/results
@@ -104,7 +108,10 @@ ch1=$(live_kib)
 sleep "$CHURN_SETTLE"
 c2=$(rss_kib)
 cg2=$(goroutines)
-ch2=$(live_kib)
+sleep $((CHURN_SETTLE2 - CHURN_SETTLE))
+c3=$(rss_kib)
+cg3=$(goroutines)
+ch3=$(live_kib)
 churn=$(tail -n 1 "$WORK/churn.json")
 stop_server
 log "churn: $churn"
@@ -130,11 +137,13 @@ log "churn: $churn"
 	echo
 	echo "$CHURN_RATE connections/s for ${CHURN_S} s, each registering, joining a room of about 10 users, answering an rtt and leaving after 1 s with a Socket.IO disconnect, as a page that is left (about $CHURN_RATE open at a time)."
 	echo
-	echo "| | before | during | right after | ${CHURN_SETTLE} s after |"
-	echo "| --- | ---: | ---: | ---: | ---: |"
-	echo "| RSS, KiB | $c0 | $cm | $c1 | $c2 |"
-	echo "| Go heap in use after a forced GC, KiB | $ch0 | $chm | $ch1 | $ch2 |"
-	echo "| goroutines | $cg0 | $cgm | $cg1 | $cg2 |"
+	echo "| | before | during | right after | ${CHURN_SETTLE} s after | ${CHURN_SETTLE2} s after |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	echo "| RSS, KiB | $c0 | $cm | $c1 | $c2 | $c3 |"
+	echo "| Go heap in use after a forced GC, KiB | $ch0 | $chm | $ch1 | | $ch3 |"
+	echo "| goroutines | $cg0 | $cgm | $cg1 | $cg2 | $cg3 |"
+	echo
+	echo "The heap in use is measured after a collection forced for it (none between \"right after\" and the last column). The churn's room events are kept for the 2-minute recovery window; an idle server then collects at the Go runtime's periodic collection (every 2 minutes) and returns the freed pages to the system after it."
 	echo
 	echo "sioload: \`$churn\`"
 } >"$OUT/scale.md"
