@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -100,7 +101,7 @@ func (a *App) routes(svc *chat.Service) (*gin.Engine, error) {
 	r.SetHTMLTemplate(tmpl)
 
 	a.rt.Mount(r)
-	r.StaticFS("/static", http.FS(static.Files))
+	r.StaticFS("/static", noListing{http.FS(static.Files)})
 	r.GET("/healthz", handlers.Healthz)
 	r.GET("/readyz", handlers.Readyz(a.Ready))
 
@@ -168,6 +169,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       a.cfg.HTTPReadTimeout,
+		IdleTimeout:       a.cfg.HTTPIdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
@@ -251,4 +254,20 @@ func displayAddr(addr net.Addr) string {
 		return fmt.Sprintf("localhost:%d", tcp.Port)
 	}
 	return addr.String()
+}
+
+// noListing serves a file system's files and answers 404 for its
+// directories, instead of listing them.
+type noListing struct{ http.FileSystem }
+
+func (n noListing) Open(name string) (http.File, error) {
+	f, err := n.FileSystem.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || st.IsDir() {
+		_ = f.Close()
+		return nil, fs.ErrNotExist
+	}
+	return f, nil
 }

@@ -1,7 +1,9 @@
 package app
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -17,10 +19,11 @@ import (
 
 // start serves a fresh app on a random loopback port; stop cancels it and
 // returns Serve's result.
-func start(t *testing.T) (base string, a *App, stop func() error) {
+func start(t *testing.T, args ...string) (base string, a *App, stop func() error) {
 	t.Helper()
 	gin.SetMode(gin.ReleaseMode)
-	cfg, err := config.Parse([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--shutdown-timeout", "5s"}, func(string) string { return "" }, io.Discard)
+	args = append([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--shutdown-timeout", "5s"}, args...)
+	cfg, err := config.Parse(args, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,4 +135,61 @@ func TestShutdownMarksNotReadyAndReturns(t *testing.T) {
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("still listening after shutdown")
 	}
+}
+
+func TestStaticDirectoriesAreNotListed(t *testing.T) {
+	base, _, _ := start(t)
+	for _, path := range []string{"/static/", "/static/js/", "/static/vendor/"} {
+		if st, _, body := get(t, base+path); st != http.StatusNotFound {
+			t.Errorf("GET %s = %d %.80q, want 404", path, st, body)
+		}
+	}
+	if st, _, _ := get(t, base+"/static/js/common.js"); st != http.StatusOK {
+		t.Errorf("GET /static/js/common.js = %d, want 200", st)
+	}
+}
+
+// expectClosed waits until the server closes c: a read ends with EOF (or a
+// reset) before the deadline, having read nothing more than rest allows.
+func expectClosed(t *testing.T, c net.Conn, within time.Duration) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(within))
+	b, err := io.ReadAll(c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("connection still open after %v (read %q)", within, b)
+	}
+}
+
+func TestIdleKeptAliveConnectionIsClosed(t *testing.T) {
+	base, _, _ := start(t, "--http-idle-timeout", "300ms")
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || res.StatusCode != http.StatusOK || res.Close {
+		t.Fatalf("first request: %v %v", res, err)
+	}
+	// Kept alive, then nothing: closed after the idle timeout.
+	expectClosed(t, c, 5*time.Second)
+}
+
+func TestSlowRequestBodyIsCut(t *testing.T) {
+	base, _, _ := start(t, "--http-read-timeout", "500ms", "--ping-interval", "200ms")
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// A body announced and never sent: the request is cut at the read
+	// timeout instead of holding its goroutine and descriptor.
+	if _, err := io.WriteString(c, "POST /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n4"); err != nil {
+		t.Fatal(err)
+	}
+	expectClosed(t, c, 5*time.Second)
 }

@@ -41,7 +41,7 @@ var (
 		fmt.Sprintf("you can be in at most %d rooms at once", MaxRoomsPerUser)}
 	ErrNotInRoom   = &Error{"not_in_room", "join the room first"}
 	ErrTextInvalid = &Error{"text_invalid",
-		fmt.Sprintf("messages are 1–%d characters", MaxTextLen)}
+		fmt.Sprintf("messages are 1–%d characters of valid UTF-8 (no U+FFFD)", MaxTextLen)}
 	ErrRateLimited  = &Error{"rate_limited", "you are sending messages too fast; slow down"}
 	ErrBadRequest   = &Error{"bad_request", "the request is malformed"}
 	ErrUnknownEvent = &Error{"unknown_event", "unknown event"}

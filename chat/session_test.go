@@ -241,6 +241,8 @@ func TestPost(t *testing.T) {
 		{"blank", "lobby", " \n\t ", "", chat.ErrTextInvalid},
 		{"too long", "lobby", strings.Repeat("a", chat.MaxTextLen+1), "", chat.ErrTextInvalid},
 		{"too many runes", "lobby", strings.Repeat("ж", chat.MaxTextLen+1), "", chat.ErrTextInvalid},
+		{"invalid UTF-8", "lobby", "a\xffb", "", chat.ErrTextInvalid},
+		{"U+FFFD (what JSON decoding makes of invalid bytes)", "lobby", "a\ufffdb", "", chat.ErrTextInvalid},
 		{"client id too long", "lobby", "hi", strings.Repeat("c", chat.MaxClientIDLen+1), chat.ErrBadRequest},
 		{"client id too many runes", "lobby", "hi", strings.Repeat("ü", chat.MaxClientIDLen+1), chat.ErrBadRequest},
 		{"invalid room", "Lobby", "hi", "", chat.ErrRoomInvalid},

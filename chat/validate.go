@@ -53,7 +53,9 @@ func ValidateRoom(s string) (string, error) {
 // ValidateText trims surrounding white space and checks that the rest is 1 to
 // MaxTextLen runes of valid UTF-8. Invalid UTF-8 is refused rather than
 // repaired because it would be altered anyway when the message is encoded as
-// JSON for other clients.
+// JSON for other clients. U+FFFD is refused too: it is what JSON decoding
+// leaves of invalid bytes and of lone surrogates (`"\ud800"`) in what the
+// client sent, so the text reached the server already altered.
 func ValidateText(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if len(s) == 0 {
@@ -71,7 +73,7 @@ func ValidateText(s string) (string, error) {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		if r == utf8.RuneError {
 			return "", ErrTextInvalid
 		}
 		i += size

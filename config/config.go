@@ -23,6 +23,8 @@ const (
 	DefaultDataDir         = "data"
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultRecoveryWindow  = 2 * time.Minute
+	DefaultHTTPReadTimeout = 60 * time.Second
+	DefaultHTTPIdleTimeout = 60 * time.Second
 )
 
 // Config is every setting the server takes.
@@ -37,6 +39,8 @@ type Config struct {
 	ShutdownTimeout time.Duration // bound on graceful shutdown
 	RecoveryWindow  time.Duration // how long a dropped client may come back with its session; 0 = off
 	RedisURL        string        // redis://host:port/db; empty = one node, embedded store
+	HTTPReadTimeout time.Duration // bound on reading one HTTP request, body included
+	HTTPIdleTimeout time.Duration // how long a kept-alive HTTP connection may wait for its next request
 }
 
 // setting is one flag with its environment fallback.
@@ -55,6 +59,8 @@ var settings = []setting{
 	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long graceful shutdown may take before connections are cut"},
 	{"recovery-window", "RECOVERY_WINDOW", "how long a client whose connection dropped may come back with its session, rooms and missed events (socket.io-client 4.6+); 0 turns recovery off"},
 	{"redis", "REDIS_URL", "Redis URL (redis://host:port/db) to share rooms, names, presence and history with other nodes; empty: one node"},
+	{"http-read-timeout", "HTTP_READ_TIMEOUT", "longest time to read one HTTP request, body included (a polling POST); must exceed the ping interval"},
+	{"http-idle-timeout", "HTTP_IDLE_TIMEOUT", "longest time a kept-alive HTTP connection may wait for its next request"},
 }
 
 // Parse reads args (without the program name), falling back to getenv for
@@ -74,6 +80,8 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, usage("shutdown-timeout"))
 	fs.DurationVar(&c.RecoveryWindow, "recovery-window", DefaultRecoveryWindow, usage("recovery-window"))
 	fs.StringVar(&c.RedisURL, "redis", "", usage("redis"))
+	fs.DurationVar(&c.HTTPReadTimeout, "http-read-timeout", DefaultHTTPReadTimeout, usage("http-read-timeout"))
+	fs.DurationVar(&c.HTTPIdleTimeout, "http-idle-timeout", DefaultHTTPIdleTimeout, usage("http-idle-timeout"))
 
 	// Environment first, so that explicit flags override it.
 	for _, s := range settings {
@@ -111,8 +119,13 @@ func (c Config) validate() error {
 	if c.Addr == "" {
 		errs = append(errs, errors.New("--addr must not be empty"))
 	}
-	if c.PingInterval <= 0 || c.PingTimeout <= 0 || c.ConnectTimeout <= 0 || c.ShutdownTimeout <= 0 {
+	if c.PingInterval <= 0 || c.PingTimeout <= 0 || c.ConnectTimeout <= 0 || c.ShutdownTimeout <= 0 ||
+		c.HTTPReadTimeout <= 0 || c.HTTPIdleTimeout <= 0 {
 		errs = append(errs, errors.New("durations must be positive"))
+	} else if c.HTTPReadTimeout <= c.PingInterval {
+		// A polling GET that waits in its goroutine is answered at the
+		// latest by the next ping; the read deadline must not cut it first.
+		errs = append(errs, fmt.Errorf("--http-read-timeout %v must exceed --ping-interval %v (a waiting poll is answered at the next ping)", c.HTTPReadTimeout, c.PingInterval))
 	}
 	if c.RecoveryWindow < 0 {
 		errs = append(errs, errors.New("--recovery-window must not be negative (0 turns recovery off)"))
@@ -143,8 +156,8 @@ func (c Config) Print(w io.Writer) {
 	if c.RecoveryWindow == 0 {
 		recovery = "off"
 	}
-	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s\n",
-		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout, recovery, redis)
+	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s http-read-timeout=%s http-idle-timeout=%s\n",
+		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout, recovery, redis, c.HTTPReadTimeout, c.HTTPIdleTimeout)
 }
 
 // redactURL hides a password in a URL printed to the log.

@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Addr != ":8080" || c.MaxPayload != 1<<20 || c.DataDir != "data" || len(c.AllowedOrigins) != 0 ||
 		c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second || c.ShutdownTimeout != 10*time.Second ||
-		c.RecoveryWindow != 2*time.Minute {
+		c.RecoveryWindow != 2*time.Minute || c.HTTPReadTimeout != time.Minute || c.HTTPIdleTimeout != time.Minute {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -69,6 +69,8 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{args: []string{"--max-payload", "10"}, want: "max-payload"},
 		{args: []string{"--ping-interval", "-1s"}, want: "positive"},
 		{args: []string{"extra"}, want: "unexpected argument"},
+		{args: []string{"--http-read-timeout", "20s"}, want: "--http-read-timeout 20s must exceed --ping-interval 25s"},
+		{env: map[string]string{"HTTP_IDLE_TIMEOUT": "0s"}, want: "positive"},
 	} {
 		_, err := Parse(tc.args, env(tc.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -81,7 +83,7 @@ func TestPrintShowsEverySetting(t *testing.T) {
 	c, _ := Parse(nil, env(nil), io.Discard)
 	var b strings.Builder
 	c.Print(&b)
-	for _, want := range []string{"addr=:8080", "same origin only", "max-payload=1048576", "data=data", "ping-interval=25s"} {
+	for _, want := range []string{"addr=:8080", "same origin only", "max-payload=1048576", "data=data", "ping-interval=25s", "http-read-timeout=1m0s", "http-idle-timeout=1m0s"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("Print output %q lacks %q", b.String(), want)
 		}

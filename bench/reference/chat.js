@@ -28,7 +28,7 @@ const E = {
   roomInvalid: { code: 'room_invalid', message: `room names are 1–${MaxRoomLen} characters of lowercase letters, digits and -` },
   tooManyRooms: { code: 'too_many_rooms', message: `you can be in at most ${MaxRoomsPerUser} rooms at once` },
   notInRoom: { code: 'not_in_room', message: 'join the room first' },
-  textInvalid: { code: 'text_invalid', message: `messages are 1–${MaxTextLen} characters` },
+  textInvalid: { code: 'text_invalid', message: `messages are 1–${MaxTextLen} characters of valid UTF-8 (no U+FFFD)` },
   rateLimited: { code: 'rate_limited', message: 'you are sending messages too fast; slow down' },
   badPayload: { code: 'bad_request', message: 'the event\'s first argument must be an object' },
   badRequest: { code: 'bad_request', message: 'the request is malformed' },
@@ -73,7 +73,8 @@ function runesAtMost(s, max) {
 
 function validateText(s) {
   s = s.trim();
-  if (s.length === 0 || !runesAtMost(s, MaxTextLen)) fail(E.textInvalid);
+  // U+FFFD and lone surrogates: what the Go server sees as U+FFFD.
+  if (s.length === 0 || !runesAtMost(s, MaxTextLen) || /\uFFFD|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)) fail(E.textInvalid);
   return s;
 }
 

@@ -106,7 +106,8 @@ test('join, message, leave between a 4.x websocket user and a 2.x polling user',
   assert.equal(echoed, true); // only bob's message reached ann
   assert.ok(ack2.message.id > ack.message.id);
 
-  for (const [text, code] of [['   ', 'text_invalid'], ['x'.repeat(2001), 'text_invalid']]) {
+  // A lone surrogate reaches the server as U+FFFD, like invalid UTF-8 bytes.
+  for (const [text, code] of [['   ', 'text_invalid'], ['x'.repeat(2001), 'text_invalid'], ['a\ud800b', 'text_invalid']]) {
     assert.equal((await call(a, 'message', { room, text })).error.code, code);
   }
   assert.equal((await call(a, 'message', { room: 'elsewhere', text: 'x' })).error.code, 'not_in_room');

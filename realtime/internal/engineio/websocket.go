@@ -61,6 +61,9 @@ func upgrade(w http.ResponseWriter, r *http.Request) (*wsConn, *frameReader, err
 		}
 		return nil, nil, err
 	}
+	// Deadlines the HTTP server set for the request (its ReadTimeout) do
+	// not apply to the connection it has become.
+	_ = conn.SetDeadline(time.Time{})
 	c := newWSConn(conn)
 	fr := newFrameReader(c)
 	// Bytes the client sent right behind its handshake are already in the
