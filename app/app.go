@@ -86,6 +86,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		a.redisOK.Store(true)
 		go a.watchRedis(bg)
 	}
+	go returnFreedMemory(bg, log)
 	a.ready.Store(true)
 	return a, nil
 }
