@@ -21,12 +21,10 @@ import (
 //     collector's goal (the heap shrank by more than half, not the ordinary
 //     swing between two collections); or
 //   - quiet: no collection during the last minute and at least
-//     trimFreeThreshold of heap. When such a trim gains little (less than
-//     a quarter of the threshold), the next quiet trims are spaced out
-//     (2, 4, 8, then every 16 minutes) until one gains again: an idle
-//     server with a big live heap is not collected every minute for
-//     nothing, and garbage that appears later (the recovery window ending)
-//     is still found.
+//     trimFreeThreshold of heap. Once such a trim gains little (less than
+//     a quarter of the threshold), the next waits for a collection other
+//     than ours: an idle server with a big live heap is not collected
+//     every minute for nothing.
 //
 // A busy server collects often and seldom meets either.
 
@@ -65,26 +63,19 @@ func readHeapStats() heapStats {
 	return heapStats{free: v[0], goal: v[1], objects: v[2], cycles: v[3]}
 }
 
-// maxTrimBackoff is the most quiet ticks between two fruitless trims.
-const maxTrimBackoff = 16
-
-// trimmer remembers, between ticks, the collections it has seen and how
-// much its quiet trims gained.
+// trimmer remembers, between ticks, the collections it has seen.
 type trimmer struct {
-	lastCycles uint64 // at the previous tick
-	wait       int    // quiet ticks to let pass before the next quiet trim
-	backoff    int    // the wait after the next fruitless trim; 0 means 1
+	lastCycles    uint64 // at the previous tick
+	trimmedCycles uint64 // right after the last trim
+	fruitless     bool   // the last trim gained less than trimFreeThreshold/4
 }
 
 // tick decides with h and, if so, releases; it reports whether it did.
 func (t *trimmer) tick(h heapStats, release func(), read func() heapStats) bool {
 	shrank := h.free >= trimFreeThreshold && h.free > h.goal
-	quiet := h.cycles == t.lastCycles && h.objects+h.free >= trimFreeThreshold
+	quiet := h.cycles == t.lastCycles && h.objects+h.free >= trimFreeThreshold &&
+		(!t.fruitless || h.cycles != t.trimmedCycles)
 	t.lastCycles = h.cycles
-	if quiet && !shrank && t.wait > 0 {
-		t.wait--
-		return false
-	}
 	if !shrank && !quiet {
 		return false
 	}
@@ -94,12 +85,8 @@ func (t *trimmer) tick(h heapStats, release func(), read func() heapStats) bool 
 	if held, left := h.objects+h.free, after.objects+after.free; held > left {
 		gain = held - left
 	}
-	if gain < trimFreeThreshold/4 {
-		t.wait = max(t.backoff, 1)
-		t.backoff = min(2*t.wait, maxTrimBackoff)
-	} else {
-		t.wait, t.backoff = 0, 1
-	}
+	t.fruitless = gain < trimFreeThreshold/4
+	t.trimmedCycles = after.cycles
 	t.lastCycles = after.cycles
 	return true
 }

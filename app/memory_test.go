@@ -28,17 +28,10 @@ func TestTrimmerDecides(t *testing.T) {
 		{"quiet", heapStats{free: 0, goal: 76 * mib, objects: 38 * mib, cycles: 16}, heapStats{objects: 2 * mib}, true},
 		// Gained 36 MiB: the next quiet minute may try again; it gains little.
 		{"quiet again", heapStats{free: 0, goal: 4 * mib, objects: 33 * mib, cycles: 17}, heapStats{objects: 32 * mib}, true},
-		// Fruitless: one quiet minute is let pass, then it tries again.
-		{"quiet, waiting", heapStats{free: 0, goal: 64 * mib, objects: 33 * mib, cycles: 18}, heapStats{}, false},
-		{"quiet, tries", heapStats{free: 0, goal: 64 * mib, objects: 33 * mib, cycles: 18}, heapStats{objects: 33 * mib}, true},
-		// Fruitless twice: two quiet minutes pass, then four.
-		{"wait 1/2", heapStats{free: 0, goal: 64 * mib, objects: 33 * mib, cycles: 19}, heapStats{}, false},
-		{"wait 2/2", heapStats{free: 0, goal: 64 * mib, objects: 33 * mib, cycles: 19}, heapStats{}, false},
-		// The recovery window ended meanwhile: this one gains.
-		{"garbage appeared", heapStats{free: 0, goal: 64 * mib, objects: 33 * mib, cycles: 19}, heapStats{objects: 2 * mib}, true},
-		// The heap shrinking is not made to wait.
-		{"quiet, gained", heapStats{free: 0, goal: 4 * mib, objects: 33 * mib, cycles: 20}, heapStats{objects: 33 * mib}, true},
-		{"shrank while waiting", heapStats{free: 40 * mib, goal: 8 * mib, objects: 3 * mib, cycles: 25}, heapStats{objects: 3 * mib}, true},
+		// Fruitless: no more quiet trims until the runtime collects.
+		{"quiet, fruitless before", heapStats{free: 0, goal: 64 * mib, objects: 33 * mib, cycles: 18}, heapStats{}, false},
+		{"the runtime collected", heapStats{free: 0, goal: 64 * mib, objects: 33 * mib, cycles: 19}, heapStats{}, false},
+		{"quiet after it", heapStats{free: 0, goal: 64 * mib, objects: 33 * mib, cycles: 19}, heapStats{objects: 33 * mib}, true},
 		// Small heaps are left alone, quiet or not.
 		{"small", heapStats{free: 1 * mib, goal: 4 * mib, objects: 3 * mib, cycles: 30}, heapStats{}, false},
 		{"small and quiet", heapStats{free: 1 * mib, goal: 4 * mib, objects: 3 * mib, cycles: 30}, heapStats{}, false},
