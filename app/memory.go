@@ -20,13 +20,12 @@ import (
 //   - shrank: more than trimFreeThreshold free but held, and more than the
 //     collector's goal (the heap shrank by more than half, not the ordinary
 //     swing between two collections); or
-//   - quiet: no collection during the last minute and at least
-//     trimFreeThreshold of heap. Once such a trim gains little (less than
-//     a quarter of the threshold), the next waits for a collection other
-//     than ours: an idle server with a big live heap is not collected
-//     every minute for nothing.
+//   - quiet: no collection during the last minute, at least
+//     trimFreeThreshold of heap, and a collection other than ours since
+//     the last trim (otherwise nothing can have changed).
 //
-// A busy server collects often and seldom meets either.
+// A busy server collects often and seldom meets either; an idle one is
+// trimmed at most once per collection the runtime makes on its own.
 
 const (
 	trimEvery         = time.Minute
@@ -67,27 +66,19 @@ func readHeapStats() heapStats {
 type trimmer struct {
 	lastCycles    uint64 // at the previous tick
 	trimmedCycles uint64 // right after the last trim
-	fruitless     bool   // the last trim gained less than trimFreeThreshold/4
 }
 
 // tick decides with h and, if so, releases; it reports whether it did.
 func (t *trimmer) tick(h heapStats, release func(), read func() heapStats) bool {
 	shrank := h.free >= trimFreeThreshold && h.free > h.goal
-	quiet := h.cycles == t.lastCycles && h.objects+h.free >= trimFreeThreshold &&
-		(!t.fruitless || h.cycles != t.trimmedCycles)
+	quiet := h.cycles == t.lastCycles && h.cycles != t.trimmedCycles && h.objects+h.free >= trimFreeThreshold
 	t.lastCycles = h.cycles
 	if !shrank && !quiet {
 		return false
 	}
 	release()
-	after := read()
-	var gain uint64
-	if held, left := h.objects+h.free, after.objects+after.free; held > left {
-		gain = held - left
-	}
-	t.fruitless = gain < trimFreeThreshold/4
-	t.trimmedCycles = after.cycles
-	t.lastCycles = after.cycles
+	t.trimmedCycles = read().cycles
+	t.lastCycles = t.trimmedCycles
 	return true
 }
 

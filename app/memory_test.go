@@ -8,40 +8,36 @@ import (
 func TestTrimmerDecides(t *testing.T) {
 	const mib = 1 << 20
 	var released int
-	var now, after heapStats
-	release := func() { released++; now.cycles++ }
-	read := func() heapStats { after.cycles = now.cycles; return after }
+	var cycles uint64
+	release := func() { released++; cycles++ }
+	read := func() heapStats { return heapStats{cycles: cycles} }
 	tr := trimmer{}
 	steps := []struct {
-		name  string
-		h     heapStats
-		after heapStats // what a release leaves (cycles aside)
-		want  bool
+		name string
+		h    heapStats
+		want bool
 	}{
 		// A busy server: collections every tick, free below the goal.
-		{"busy", heapStats{free: 40 * mib, goal: 100 * mib, objects: 90 * mib, cycles: 10}, heapStats{}, false},
-		{"busy again", heapStats{free: 60 * mib, goal: 100 * mib, objects: 70 * mib, cycles: 14}, heapStats{}, false},
+		{"busy", heapStats{free: 40 * mib, goal: 100 * mib, objects: 90 * mib, cycles: 10}, false},
+		{"busy again", heapStats{free: 60 * mib, goal: 100 * mib, objects: 70 * mib, cycles: 14}, false},
 		// The heap shrank: far more free than the goal.
-		{"shrank", heapStats{free: 80 * mib, goal: 8 * mib, objects: 40 * mib, cycles: 15}, heapStats{objects: 38 * mib}, true},
-		// A quiet minute with a big heap: garbage no collection has seen
-		// (a churn's room events once the recovery window is over).
-		{"quiet", heapStats{free: 0, goal: 76 * mib, objects: 38 * mib, cycles: 16}, heapStats{objects: 2 * mib}, true},
-		// Gained 36 MiB: the next quiet minute may try again; it gains little.
-		{"quiet again", heapStats{free: 0, goal: 4 * mib, objects: 33 * mib, cycles: 17}, heapStats{objects: 32 * mib}, true},
-		// Fruitless: no more quiet trims until the runtime collects.
-		{"quiet, fruitless before", heapStats{free: 0, goal: 64 * mib, objects: 33 * mib, cycles: 18}, heapStats{}, false},
-		{"the runtime collected", heapStats{free: 0, goal: 64 * mib, objects: 33 * mib, cycles: 19}, heapStats{}, false},
-		{"quiet after it", heapStats{free: 0, goal: 64 * mib, objects: 33 * mib, cycles: 19}, heapStats{objects: 33 * mib}, true},
+		{"shrank", heapStats{free: 80 * mib, goal: 8 * mib, objects: 4 * mib, cycles: 15}, true},
+		// Quiet since our trim: nothing can have changed.
+		{"quiet after our trim", heapStats{free: 0, goal: 8 * mib, objects: 40 * mib, cycles: 16}, false},
+		// The runtime collected on its own, then a quiet minute with a big
+		// heap (garbage no collection has seen yet).
+		{"collected", heapStats{free: 1 * mib, goal: 60 * mib, objects: 40 * mib, cycles: 17}, false},
+		{"quiet", heapStats{free: 1 * mib, goal: 60 * mib, objects: 40 * mib, cycles: 17}, true},
 		// Small heaps are left alone, quiet or not.
-		{"small", heapStats{free: 1 * mib, goal: 4 * mib, objects: 3 * mib, cycles: 30}, heapStats{}, false},
-		{"small and quiet", heapStats{free: 1 * mib, goal: 4 * mib, objects: 3 * mib, cycles: 30}, heapStats{}, false},
+		{"small", heapStats{free: 1 * mib, goal: 4 * mib, objects: 3 * mib, cycles: 20}, false},
+		{"small and quiet", heapStats{free: 1 * mib, goal: 4 * mib, objects: 3 * mib, cycles: 20}, false},
 	}
 	for _, st := range steps {
-		if st.h.cycles < now.cycles {
-			t.Fatalf("%s: steps must not go back in cycles (%d after %d)", st.name, st.h.cycles, now.cycles)
-		}
-		now, after = st.h, st.after
 		before := released
+		if st.h.cycles < cycles {
+			t.Fatalf("%s: test steps must not go back in cycles", st.name)
+		}
+		cycles = st.h.cycles
 		got := tr.tick(st.h, release, read)
 		if got != st.want || (released > before) != st.want {
 			t.Errorf("%s: tick = %v (released %d → %d), want %v", st.name, got, before, released, st.want)
