@@ -86,7 +86,6 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		a.redisOK.Store(true)
 		go a.watchRedis(bg)
 	}
-	go returnFreedMemory(bg, log)
 	a.ready.Store(true)
 	return a, nil
 }
