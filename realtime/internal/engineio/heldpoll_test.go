@@ -5,6 +5,7 @@ package engineio
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -66,6 +67,15 @@ func postReq(query, body string) string {
 		strconv.Itoa(len(body)) + "\r\n\r\n" + body
 }
 
+// post sends a POST with body and expects its "ok".
+func (h *httpConn) post(q, body string) {
+	h.t.Helper()
+	h.write(postReq(q, body))
+	if res, got := h.response(); res.StatusCode != http.StatusOK || got != "ok" {
+		h.t.Fatalf("POST %q: %d %q", body, res.StatusCode, got)
+	}
+}
+
 // response reads the next response on the connection.
 func (h *httpConn) response() (*http.Response, string) {
 	h.t.Helper()
@@ -97,19 +107,7 @@ func (h *httpConn) open(ts *testServer) (*Session, string) {
 // waitHeld waits until s holds its poll (want) or no longer does.
 func waitHeld(t *testing.T, s *Session, want bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for {
-		s.mu.Lock()
-		held := s.held != nil
-		s.mu.Unlock()
-		if held == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("session held a poll: %v, want %v", held, want)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	waitState(t, s, fmt.Sprintf("a held poll: %v", want), func() bool { return (s.held != nil) == want })
 }
 
 // pollGoroutines counts goroutines inside handlePoll.
@@ -140,10 +138,7 @@ func TestHeldPollIsAnsweredAndItsConnectionKeptAlive(t *testing.T) {
 		}
 	}
 	// The connection went back to the HTTP server, which serves the POST.
-	h.write(postReq(q, "4hello"))
-	if res, body := h.response(); res.StatusCode != http.StatusOK || body != "ok" {
-		t.Fatalf("POST after held polls: %d %q", res.StatusCode, body)
-	}
+	h.post(q, "4hello")
 	if e := ts.rec.nextMessage(t); e.data != "hello" {
 		t.Fatalf("server got %q", e.data)
 	}
@@ -170,22 +165,9 @@ func TestHeldPollKeepsAPipelinedRequest(t *testing.T) {
 	// A client may pipeline its next request; it waits behind the poll.
 	h.write(postReq(q, "4piped"))
 	// The parker reads what came; the poll stays held.
-	deadline := time.Now().Add(waitFor)
-	for {
-		s.mu.Lock()
-		n := 0
-		if s.held != nil {
-			n = len(s.held.pending)
-		}
-		s.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the pipelined request was not read while the poll was held")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	waitState(t, s, "the pipelined request read while the poll is held", func() bool {
+		return s.held != nil && len(s.held.pending) > 0
+	})
 	s.Send(NewMessageString("x"))
 	if res, body := h.response(); res.StatusCode != http.StatusOK || body != "4x" {
 		t.Fatalf("poll: %d %q", res.StatusCode, body)
@@ -247,9 +229,6 @@ func TestHeldPollAnswersThePing(t *testing.T) {
 	if res, body := h.response(); res.StatusCode != http.StatusOK || body != "2" {
 		t.Fatalf("held poll at the ping: %d %q", res.StatusCode, body)
 	}
-	h.write(postReq(q, "3"))
-	if res, body := h.response(); res.StatusCode != http.StatusOK || body != "ok" {
-		t.Fatalf("pong: %d %q", res.StatusCode, body)
-	}
+	h.post(q, "3")
 	waitHeld(t, s, false)
 }

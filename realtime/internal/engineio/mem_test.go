@@ -303,20 +303,27 @@ func openPolling(t *testing.T, srv http.Handler, eio string) string {
 	return open.SID
 }
 
+// waitState waits until cond, read under s.mu, holds; what names the
+// state for the failure.
+func waitState(t *testing.T, s *Session, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(waitFor); ; time.Sleep(time.Millisecond) { // polling for a state, bounded by deadline
+		s.mu.Lock()
+		ok := cond()
+		s.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timeout after %v waiting for %s", waitFor, what)
+		}
+	}
+}
+
 // waitPolling waits until the session has a GET waiting.
 func waitPolling(t *testing.T, s *Session) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		p := s.polling
-		s.mu.Unlock()
-		if p {
-			return
-		}
-		time.Sleep(time.Millisecond) // polling for a state, bounded by deadline
-	}
-	t.Fatal("timeout waiting for the poll to be parked")
+	waitState(t, s, "the poll to wait", func() bool { return s.polling })
 }
 
 // isTimeout reports whether err is a deadline.

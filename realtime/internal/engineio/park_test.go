@@ -4,6 +4,7 @@ package engineio
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"runtime"
 	"strings"
@@ -34,19 +35,7 @@ func parkServer(t *testing.T, opts Options) (*testServer, string) {
 // waitParked waits until s is parked (or, with want false, not parked).
 func waitParked(t *testing.T, s *Session, want bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for {
-		s.mu.Lock()
-		parked := s.parked
-		s.mu.Unlock()
-		if parked == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("session parked=%v after %v, want %v", parked, waitFor, want)
-		}
-		time.Sleep(time.Millisecond) // polling for a state, bounded by deadline
-	}
+	waitState(t, s, fmt.Sprintf("parked=%v", want), func() bool { return s.parked == want })
 }
 
 // readerGoroutines counts the goroutines running a session's reader.
