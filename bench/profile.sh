@@ -202,41 +202,26 @@ report() {
 	echo
 } >"$WORK/profile.md"
 
-# fanout
-start_loaded_server
-load fanout 'sending' -n "$FANOUT_N" -rate "$FANOUT_RATE" -duration $((PROFILE_S + 2))s -timeout 120s
-sleep 1
-profile fanout
-finish_load
-res=$(cat "$WORK/fanout.json")
-stop_server
-echo "fanout: $res" >&2
-{ echo "fanout run (sioload): \`$res\`"; echo; } >>"$WORK/profile.md"
-report fanout
+# loaded NAME MARKER ARGS...: a fresh server with the mutex and block
+# profiles on, sioload NAME with ARGS until MARKER, the profiles, the report.
+loaded() {
+	local name=$1 marker=$2 res
+	shift 2
+	start_loaded_server
+	load "$name" "$marker" -duration $((PROFILE_S + 2))s "$@"
+	sleep 1
+	profile "$name"
+	finish_load
+	res=$(cat "$WORK/$name.json")
+	stop_server
+	echo "$name: $res" >&2
+	{ echo "$name run (sioload): \`$res\`"; echo; } >>"$WORK/profile.md"
+	report "$name"
+}
 
-# cursors
-start_loaded_server
-load cursors 'sending' -n "$CURSORS_N" -duration $((PROFILE_S + 2))s -timeout 60s
-sleep 1
-profile cursors
-finish_load
-res=$(cat "$WORK/cursors.json")
-stop_server
-echo "cursors: $res" >&2
-{ echo "cursors run (sioload): \`$res\`"; echo; } >>"$WORK/profile.md"
-report cursors
-
-# echo
-start_loaded_server
-load echo 'sending rtt' -n "$ECHO_N" -duration $((PROFILE_S + 2))s -timeout 30s
-sleep 1
-profile echo
-finish_load
-res=$(cat "$WORK/echo.json")
-stop_server
-echo "echo: $res" >&2
-{ echo "echo run (sioload): \`$res\`"; echo; } >>"$WORK/profile.md"
-report echo
+loaded fanout 'sending' -n "$FANOUT_N" -rate "$FANOUT_RATE" -timeout 120s
+loaded cursors 'sending' -n "$CURSORS_N" -timeout 60s
+loaded echo 'sending rtt' -n "$ECHO_N" -timeout 30s
 
 # idle: goroutines and heap per connection
 start_profile_server
