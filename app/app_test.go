@@ -150,7 +150,7 @@ func TestStaticDirectoriesAreNotListed(t *testing.T) {
 }
 
 // expectClosed waits until the server closes c: a read ends with EOF (or a
-// reset) before the deadline, having read nothing more than rest allows.
+// reset) before the deadline.
 func expectClosed(t *testing.T, c net.Conn, within time.Duration) {
 	t.Helper()
 	_ = c.SetReadDeadline(time.Now().Add(within))
@@ -161,16 +161,23 @@ func expectClosed(t *testing.T, c net.Conn, within time.Duration) {
 	}
 }
 
-func TestIdleKeptAliveConnectionIsClosed(t *testing.T) {
-	base, _, _ := start(t, "--http-idle-timeout", "300ms")
+// sendRaw opens a connection to the app and writes req on it.
+func sendRaw(t *testing.T, base, req string) net.Conn {
+	t.Helper()
 	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+	t.Cleanup(func() { _ = c.Close() })
+	if _, err := io.WriteString(c, req); err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+func TestIdleKeptAliveConnectionIsClosed(t *testing.T) {
+	base, _, _ := start(t, "--http-idle-timeout", "300ms")
+	c := sendRaw(t, base, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 	res, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil || res.StatusCode != http.StatusOK || res.Close {
 		t.Fatalf("first request: %v %v", res, err)
@@ -181,15 +188,8 @@ func TestIdleKeptAliveConnectionIsClosed(t *testing.T) {
 
 func TestSlowRequestBodyIsCut(t *testing.T) {
 	base, _, _ := start(t, "--http-read-timeout", "500ms", "--ping-interval", "200ms")
-	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	// A body announced and never sent: the request is cut at the read
 	// timeout instead of holding its goroutine and descriptor.
-	if _, err := io.WriteString(c, "POST /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n4"); err != nil {
-		t.Fatal(err)
-	}
+	c := sendRaw(t, base, "POST /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n4")
 	expectClosed(t, c, 5*time.Second)
 }
