@@ -97,7 +97,7 @@ func (a *App) routes(svc *chat.Service) (*gin.Engine, error) {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
 	r := gin.New()
-	r.Use(gin.Recovery(), a.accessLog)
+	r.Use(gin.Recovery(), a.accessLog, handlers.SecurityHeaders(a.rt.Path()))
 	r.SetHTMLTemplate(tmpl)
 
 	a.rt.Mount(r)

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/socketio-go/chatserver/config"
+	"github.com/socketio-go/chatserver/handlers"
 )
 
 // start serves a fresh app on a random loopback port; stop cancels it and
@@ -88,10 +89,29 @@ func TestRoutes(t *testing.T) {
 		{"/socket.io/?EIO=4&transport=polling", `"sid"`, "text/plain", 200},
 		{"/socket.io/?EIO=9&transport=polling", `"Unsupported protocol version"`, "application/json", 400},
 		{"/socket.io/?EIO=4&transport=carrier-pigeon", `"Transport unknown"`, "application/json", 400},
+		{"/no/such/page", "404", "text/plain", 404},
 	} {
 		status, h, body := get(t, base+tc.path)
 		if status != tc.status || !strings.Contains(body, tc.contains) || !strings.HasPrefix(h.Get("Content-Type"), tc.contentType) {
 			t.Errorf("GET %s = %d %q %.80q; want %d %s containing %q", tc.path, status, h.Get("Content-Type"), body, tc.status, tc.contentType, tc.contains)
+		}
+		// Every response carries the security headers, errors included;
+		// Socket.IO's only nosniff.
+		if strings.HasPrefix(tc.path, "/socket.io/") {
+			if got := h.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("GET %s: X-Content-Type-Options = %q", tc.path, got)
+			}
+			continue
+		}
+		for k, want := range map[string]string{
+			"Content-Security-Policy": handlers.ContentSecurityPolicy,
+			"X-Content-Type-Options":  "nosniff",
+			"Referrer-Policy":         "no-referrer",
+			"X-Frame-Options":         "DENY",
+		} {
+			if got := h.Get(k); got != want {
+				t.Errorf("GET %s: %s = %q, want %q", tc.path, k, got, want)
+			}
 		}
 	}
 }

@@ -46,6 +46,7 @@ class Session {
     this.pages = [];
     this.dialogs = [];
     this.pageErrors = [];
+    this.cspViolations = [];
   }
 
   async newPage(label) {
@@ -58,6 +59,11 @@ class Session {
       d.dismiss().catch(() => {});
     });
     page.on('pageerror', (e) => this.pageErrors.push(`${label}: ${e.message}`));
+    // The pages run under a strict Content-Security-Policy: anything they
+    // do that it refuses is a bug (Chromium reports it on the console).
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) this.cspViolations.push(`${label}: ${m.text()}`);
+    });
     this.contexts.push(context);
     this.pages.push(page);
     return page;
@@ -103,6 +109,7 @@ function withSession(getEnv, body) {
       await body(s, t);
       if (s.dialogs.length) throw new Error(`unexpected dialogs: ${s.dialogs.join('; ')}`);
       if (s.pageErrors.length) throw new Error(`uncaught errors in pages: ${s.pageErrors.join('; ')}`);
+      if (s.cspViolations.length) throw new Error(`Content-Security-Policy violations: ${s.cspViolations.join('; ')}`);
     } catch (err) {
       const prefix = 'failure-' + slug(t.name);
       await s.screenshotAll(prefix);

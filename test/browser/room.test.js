@@ -260,6 +260,30 @@ describe('chat pages in Chromium', { skip: noBrowser }, () => {
     assert.deepEqual(s.dialogs, []);
   }));
 
+  test('the Content-Security-Policy refuses inline script even where markup gets into the page', T, H.withSession(getEnv, async (s) => {
+    const page = await s.openRoom('csp', { room: 'csp', name: 'csp_user' });
+    // As if an escaping bug let markup through: an inline event handler and
+    // an inline <script>. Both are refused, and reported as violations.
+    const refused = await page.evaluate(() => new Promise((resolve) => {
+      const seen = [];
+      document.addEventListener('securitypolicyviolation', (e) => {
+        seen.push(e.effectiveDirective);
+        if (seen.length === 2) resolve(seen.sort());
+      });
+      const div = document.createElement('div');
+      div.innerHTML = '<img src="data:," onerror="window.__ran = (window.__ran || 0) + 1">';
+      document.body.appendChild(div);
+      const script = document.createElement('script');
+      script.textContent = 'window.__ran = (window.__ran || 0) + 1';
+      document.body.appendChild(script);
+    }));
+    assert.deepEqual(refused, ['script-src-attr', 'script-src-elem']);
+    assert.equal(await page.evaluate(() => window.__ran), undefined);
+    // Expected here: the console reports both refusals.
+    assert.ok(s.cspViolations.length >= 2, s.cspViolations.join('; '));
+    s.cspViolations.length = 0;
+  }));
+
   test('the legacy page works over long-polling alone with a modern user', T, H.withSession(getEnv, async (s) => {
     const modern = await s.openRoom('modern', { room: 'mixed', name: 'modern_max' });
     const legacyPage = await s.newPage('legacy');
