@@ -42,10 +42,12 @@ var (
 	ErrNotInRoom   = &Error{"not_in_room", "join the room first"}
 	ErrTextInvalid = &Error{"text_invalid",
 		fmt.Sprintf("messages are 1–%d characters of valid UTF-8 (no U+FFFD)", MaxTextLen)}
-	ErrRateLimited  = &Error{"rate_limited", "you are sending messages too fast; slow down"}
-	ErrBadRequest   = &Error{"bad_request", "the request is malformed"}
-	ErrUnknownEvent = &Error{"unknown_event", "unknown event"}
-	ErrInternal     = &Error{"internal", "something went wrong on the server; try again"}
+	ErrRateLimited = &Error{"rate_limited", "you are sending messages too fast; slow down"}
+	// ErrRegisterRateLimited refuses register attempts beyond RegisterRate.
+	ErrRegisterRateLimited = &Error{"rate_limited", "too many attempts to register; wait a moment and try again"}
+	ErrBadRequest          = &Error{"bad_request", "the request is malformed"}
+	ErrUnknownEvent        = &Error{"unknown_event", "unknown event"}
+	ErrInternal            = &Error{"internal", "something went wrong on the server; try again"}
 	// ErrClosed is returned for actions that race with or follow Close; the
 	// connection is gone, so the client will rarely see it.
 	ErrClosed = &Error{"closed", "the connection is closing"}

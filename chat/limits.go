@@ -51,4 +51,11 @@ const (
 	// dropped, never queued, so a small burst costs nothing visible.
 	CursorRate  = 30
 	CursorBurst = 5
+
+	// RegisterRate is the sustained register attempts per second per
+	// connection and RegisterBurst how many may come back to back: enough
+	// to retry a few taken names by hand, too few to probe the names in
+	// use (each attempt asks the names backend, Redis in a cluster).
+	RegisterRate  = 1
+	RegisterBurst = 5
 )

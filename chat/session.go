@@ -31,6 +31,7 @@ type Session struct {
 	rooms      map[string]struct{}
 	messages   bucket
 	cursors    bucket
+	registers  bucket
 	posted     []Message // the last PostedRemembered messages, oldest first
 }
 
@@ -38,11 +39,12 @@ type Session struct {
 // and the owner of the claimed name.
 func (s *Service) NewSession(id string) *Session {
 	return &Session{
-		svc:      s,
-		id:       id,
-		rooms:    make(map[string]struct{}),
-		messages: newBucket(MessageRate, MessageBurst),
-		cursors:  newBucket(CursorRate, CursorBurst),
+		svc:       s,
+		id:        id,
+		rooms:     make(map[string]struct{}),
+		messages:  newBucket(MessageRate, MessageBurst),
+		cursors:   newBucket(CursorRate, CursorBurst),
+		registers: newBucket(RegisterRate, RegisterBurst),
 	}
 }
 
@@ -94,9 +96,11 @@ func (ss *Session) inRoom(room string) bool {
 	return ok
 }
 
-// Register claims name for this connection. Repeating it with the same name
-// succeeds again; a different name yields ErrAlreadyRegistered because other
-// members already know the user by the first one.
+// Register claims name for this connection. Attempts with a valid name are
+// rate limited (RegisterRate, RegisterBurst): ErrRegisterRateLimited.
+// Repeating it with the same name succeeds again; a different name yields
+// ErrAlreadyRegistered because other members already know the user by the
+// first one.
 func (ss *Session) Register(ctx context.Context, name string) (User, error) {
 	name, err := ValidateName(name)
 	if err != nil {
@@ -107,6 +111,7 @@ func (ss *Session) Register(ctx context.Context, name string) (User, error) {
 
 	ss.mu.Lock()
 	closed, registered, u := ss.closed, ss.registered, ss.user
+	allowed := closed || registered || ss.registers.allow(ss.svc.now())
 	ss.mu.Unlock()
 	switch {
 	case closed:
@@ -115,6 +120,8 @@ func (ss *Session) Register(ctx context.Context, name string) (User, error) {
 		return u, nil
 	case registered:
 		return User{}, ErrAlreadyRegistered
+	case !allowed:
+		return User{}, ErrRegisterRateLimited
 	}
 
 	err = ss.svc.names.Claim(ctx, name, ss.id)

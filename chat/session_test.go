@@ -266,6 +266,40 @@ func TestPost(t *testing.T) {
 	}
 }
 
+func TestRegisterRateLimit(t *testing.T) {
+	f := newFixture(t)
+	f.user(t, "c1", "alice")
+	mallory := f.svc.NewSession("c2")
+	for i := range chat.RegisterBurst {
+		_, err := mallory.Register(ctx, "alice")
+		if !errors.Is(err, chat.ErrNameTaken) {
+			t.Fatalf("attempt %d of the burst: %v, want name_taken", i+1, err)
+		}
+	}
+	_, err := mallory.Register(ctx, "bob")
+	wantErr(t, err, chat.ErrRegisterRateLimited)
+	if chat.ErrRegisterRateLimited.Code != "rate_limited" {
+		t.Errorf("code %q", chat.ErrRegisterRateLimited.Code)
+	}
+	// Invalid names are refused before the limit and cost nothing.
+	_, err = mallory.Register(ctx, "<b>")
+	wantErr(t, err, chat.ErrNameInvalid)
+	// The limit is per connection.
+	if _, err := f.svc.NewSession("c3").Register(ctx, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Second / chat.RegisterRate)
+	if u, err := mallory.Register(ctx, "bob"); err != nil || u.Name != "bob" {
+		t.Fatalf("after a second: %v %v", u, err)
+	}
+	// Registered: repeating the same name is not limited.
+	for range chat.RegisterBurst + 1 {
+		if _, err := mallory.Register(ctx, "bob"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestPostRateLimit(t *testing.T) {
 	f := newFixture(t)
 	alice := f.member(t, "c1", "alice", "lobby")

@@ -18,6 +18,8 @@ const MessageRate = 5;
 const MessageBurst = 10;
 const CursorRate = 30;
 const CursorBurst = 5;
+const RegisterRate = 1;
+const RegisterBurst = 5;
 
 // chat/errors.go, codes and messages verbatim.
 const E = {
@@ -30,6 +32,7 @@ const E = {
   notInRoom: { code: 'not_in_room', message: 'join the room first' },
   textInvalid: { code: 'text_invalid', message: `messages are 1–${MaxTextLen} characters of valid UTF-8 (no U+FFFD)` },
   rateLimited: { code: 'rate_limited', message: 'you are sending messages too fast; slow down' },
+  registerRateLimited: { code: 'rate_limited', message: 'too many attempts to register; wait a moment and try again' },
   badPayload: { code: 'bad_request', message: 'the event\'s first argument must be an object' },
   badRequest: { code: 'bad_request', message: 'the request is malformed' },
   closed: { code: 'closed', message: 'the connection is closing' },
@@ -155,6 +158,7 @@ class Session {
     this.rooms = new Set();
     this.messages = new Bucket(MessageRate, MessageBurst);
     this.cursors = new Bucket(CursorRate, CursorBurst);
+    this.registers = new Bucket(RegisterRate, RegisterBurst);
   }
 
   current() {
@@ -170,6 +174,7 @@ class Session {
       if (this.user.name === name) return this.user;
       fail(E.alreadyRegistered);
     }
+    if (!this.registers.allow(performance.now())) fail(E.registerRateLimited);
     const key = name.toLowerCase();
     const owner = names.get(key);
     if (owner !== undefined && owner !== this.id) fail(E.nameTaken);

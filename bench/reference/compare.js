@@ -57,6 +57,11 @@ async function script(url) {
   log('register other', await call(a, 'register', { name: `Z${tag}` }));
   log('register taken', await call(b, 'register', { name: `a${tag}` }));
   log('register b', await call(b, 'register', { name: `b${tag}` }));
+  const e = await connect(url);
+  const tries = [];
+  for (let i = 0; i < 6; i++) tries.push(await call(e, 'register', { name: `a${tag}` }));
+  log('register burst', tries);
+  e.close();
   for (const r of ['', 'Bad', 'a'.repeat(33), 'a b', 5]) log('join ' + JSON.stringify(r), await call(a, 'join', { room: r }));
   log('join', await call(a, 'join', { room: ' ' + room + ' ' }));
   log('join again', await call(a, 'join', { room }));
