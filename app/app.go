@@ -61,6 +61,10 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		// user, rooms and the messages it missed: no re-register, no re-join.
 		Recovery:         cfg.RecoveryWindow > 0,
 		MaxDisconnection: cfg.RecoveryWindow,
+
+		MaxSessionsPerAddr: cfg.MaxSessionsPerAddr,
+		MaxPending:         cfg.MaxPending,
+		TrustedProxies:     cfg.TrustedProxies,
 	}
 	if b.redis != nil { // not a nil *Client in a non-nil interface
 		opts.Redis = b.redis

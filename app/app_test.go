@@ -213,3 +213,31 @@ func TestSlowRequestBodyIsCut(t *testing.T) {
 	c := sendRaw(t, base, "POST /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n4")
 	expectClosed(t, c, 5*time.Second)
 }
+
+// The connection limits are on by default and configured by flags; behind
+// a trusted proxy the forwarded client address is what is counted.
+func TestConnectionLimits(t *testing.T) {
+	base, _, _ := start(t, "--max-sessions-per-address", "2", "--trusted-proxies", "127.0.0.0/8")
+	handshake := func(client string) (int, string) {
+		req, _ := http.NewRequest("GET", base+"/socket.io/?EIO=4&transport=polling", nil)
+		req.Header.Set("X-Forwarded-For", client)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	for i := range 2 {
+		if st, body := handshake("203.0.113.1"); st != 200 {
+			t.Fatalf("session %d: %d %s", i+1, st, body)
+		}
+	}
+	if st, body := handshake("203.0.113.1"); st != 429 || !strings.Contains(body, "Too many sessions from this address") {
+		t.Fatalf("third: %d %s", st, body)
+	}
+	if st, body := handshake("203.0.113.2"); st != 200 {
+		t.Fatalf("another client: %d %s", st, body)
+	}
+}

@@ -2,6 +2,11 @@
 # keeps the running server's PID in SPID, the running sioload's in LPID,
 # and its scratch directory in WORK.
 
+# The load comes from a few loopback addresses, many connections each, as
+# no real client does: the per-address and pending-connection limits are
+# off for the project's server (the references have none).
+export MAX_SESSIONS_PER_ADDRESS=0 MAX_PENDING_CONNECTIONS=0
+
 # raise_nofile: the soft open-file limit up to the hard one, for the
 # processes started from here.
 raise_nofile() {

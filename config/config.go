@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -25,6 +26,14 @@ const (
 	DefaultRecoveryWindow  = 2 * time.Minute
 	DefaultHTTPReadTimeout = 60 * time.Second
 	DefaultHTTPIdleTimeout = 60 * time.Second
+	// DefaultMaxSessionsPerAddr leaves room for a large office or school
+	// behind one NAT address while keeping one host from taking every
+	// descriptor the server has.
+	DefaultMaxSessionsPerAddr = 1000
+	// DefaultMaxPending bounds the connections between the Engine.IO
+	// handshake and joining a namespace: a client does both within a round
+	// trip, so only abandoned handshakes or a stampede reach it.
+	DefaultMaxPending = 2048
 )
 
 // Config is every setting the server takes.
@@ -41,6 +50,15 @@ type Config struct {
 	RedisURL        string        // redis://host:port/db; empty = one node, embedded store
 	HTTPReadTimeout time.Duration // bound on reading one HTTP request, body included
 	HTTPIdleTimeout time.Duration // how long a kept-alive HTTP connection may wait for its next request
+	// MaxSessionsPerAddr bounds the Engine.IO sessions of one client
+	// address; 0 = no limit.
+	MaxSessionsPerAddr int
+	// MaxPending bounds the connections that have not joined a namespace
+	// yet; 0 = no limit.
+	MaxPending int
+	// TrustedProxies are the proxies whose X-Forwarded-For/-Proto/-Host
+	// are believed (client address, same-origin test).
+	TrustedProxies []netip.Prefix
 }
 
 // setting is one flag with its environment fallback.
@@ -61,6 +79,9 @@ var settings = []setting{
 	{"redis", "REDIS_URL", "Redis URL (redis://host:port/db) to share rooms, names, presence and history with other nodes; empty: one node"},
 	{"http-read-timeout", "HTTP_READ_TIMEOUT", "longest time to read one HTTP request, body included (a polling POST); must exceed the ping interval"},
 	{"http-idle-timeout", "HTTP_IDLE_TIMEOUT", "longest time a kept-alive HTTP connection may wait for its next request"},
+	{"max-sessions-per-address", "MAX_SESSIONS_PER_ADDRESS", "most Socket.IO connections one client address may hold (HTTP 429 beyond); 0: no limit"},
+	{"max-pending-connections", "MAX_PENDING_CONNECTIONS", "most connections that have not joined a namespace yet (HTTP 503 beyond); 0: no limit"},
+	{"trusted-proxies", "TRUSTED_PROXIES", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For, -Proto and -Host are believed"},
 }
 
 // Parse reads args (without the program name), falling back to getenv for
@@ -69,7 +90,7 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	c := Config{}
 	fs := flag.NewFlagSet("chatserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var origins string
+	var origins, proxies string
 	fs.StringVar(&c.Addr, "addr", DefaultAddr, usage("addr"))
 	fs.StringVar(&origins, "cors-origins", "", usage("cors-origins"))
 	fs.DurationVar(&c.PingInterval, "ping-interval", DefaultPingInterval, usage("ping-interval"))
@@ -82,6 +103,9 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	fs.StringVar(&c.RedisURL, "redis", "", usage("redis"))
 	fs.DurationVar(&c.HTTPReadTimeout, "http-read-timeout", DefaultHTTPReadTimeout, usage("http-read-timeout"))
 	fs.DurationVar(&c.HTTPIdleTimeout, "http-idle-timeout", DefaultHTTPIdleTimeout, usage("http-idle-timeout"))
+	fs.IntVar(&c.MaxSessionsPerAddr, "max-sessions-per-address", DefaultMaxSessionsPerAddr, usage("max-sessions-per-address"))
+	fs.IntVar(&c.MaxPending, "max-pending-connections", DefaultMaxPending, usage("max-pending-connections"))
+	fs.StringVar(&proxies, "trusted-proxies", "", usage("trusted-proxies"))
 
 	// Environment first, so that explicit flags override it.
 	for _, s := range settings {
@@ -102,7 +126,33 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 			c.AllowedOrigins = append(c.AllowedOrigins, strings.TrimRight(o, "/"))
 		}
 	}
+	var err error
+	if c.TrustedProxies, err = parsePrefixes(proxies); err != nil {
+		return Config{}, fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	return c, c.validate()
+}
+
+// parsePrefixes reads a comma-separated list of IPs and CIDRs; an IP is
+// a prefix of its full length.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR", f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 func usage(name string) string {
@@ -133,6 +183,9 @@ func (c Config) validate() error {
 	if c.MaxPayload < 1024 {
 		errs = append(errs, fmt.Errorf("--max-payload %d is below the 1024-byte minimum", c.MaxPayload))
 	}
+	if c.MaxSessionsPerAddr < 0 || c.MaxPending < 0 {
+		errs = append(errs, errors.New("--max-sessions-per-address and --max-pending-connections must not be negative (0: no limit)"))
+	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
 	}
@@ -156,8 +209,24 @@ func (c Config) Print(w io.Writer) {
 	if c.RecoveryWindow == 0 {
 		recovery = "off"
 	}
-	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s http-read-timeout=%s http-idle-timeout=%s\n",
-		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout, recovery, redis, c.HTTPReadTimeout, c.HTTPIdleTimeout)
+	proxies := "none"
+	if len(c.TrustedProxies) > 0 {
+		l := make([]string, len(c.TrustedProxies))
+		for i, p := range c.TrustedProxies {
+			l[i] = p.String()
+		}
+		proxies = strings.Join(l, ",")
+	}
+	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s http-read-timeout=%s http-idle-timeout=%s max-sessions-per-address=%s max-pending-connections=%s trusted-proxies=%s\n",
+		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout, recovery, redis, c.HTTPReadTimeout, c.HTTPIdleTimeout,
+		limit(c.MaxSessionsPerAddr), limit(c.MaxPending), proxies)
+}
+
+func limit(n int) string {
+	if n == 0 {
+		return "unlimited"
+	}
+	return strconv.Itoa(n)
 }
 
 // redactURL hides a password in a URL printed to the log.

@@ -18,7 +18,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Addr != ":8080" || c.MaxPayload != 1<<20 || c.DataDir != "data" || len(c.AllowedOrigins) != 0 ||
 		c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second || c.ShutdownTimeout != 10*time.Second ||
-		c.RecoveryWindow != 2*time.Minute || c.HTTPReadTimeout != time.Minute || c.HTTPIdleTimeout != time.Minute {
+		c.RecoveryWindow != 2*time.Minute || c.HTTPReadTimeout != time.Minute || c.HTTPIdleTimeout != time.Minute ||
+		c.MaxSessionsPerAddr != 1000 || c.MaxPending != 2048 || len(c.TrustedProxies) != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -71,6 +72,9 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{args: []string{"extra"}, want: "unexpected argument"},
 		{args: []string{"--http-read-timeout", "20s"}, want: "--http-read-timeout 20s must exceed --ping-interval 25s"},
 		{env: map[string]string{"HTTP_IDLE_TIMEOUT": "0s"}, want: "positive"},
+		{args: []string{"--trusted-proxies", "10.0.0.0/8,nginx"}, want: `--trusted-proxies: "nginx" is neither an IP address nor a CIDR`},
+		{args: []string{"--max-sessions-per-address", "-1"}, want: "must not be negative"},
+		{env: map[string]string{"MAX_PENDING_CONNECTIONS": "many"}, want: "MAX_PENDING_CONNECTIONS"},
 	} {
 		_, err := Parse(tc.args, env(tc.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -79,11 +83,31 @@ func TestErrorsNameTheSetting(t *testing.T) {
 	}
 }
 
+func TestTrustedProxies(t *testing.T) {
+	c, err := Parse([]string{"--trusted-proxies", " 10.1.2.3/8, 127.0.0.1 ,::1,::ffff:192.0.2.1"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 127.0.0.1/32 ::1/128 192.0.2.1/32" {
+		t.Fatalf("prefixes %v", got)
+	}
+	var b strings.Builder
+	c.Print(&b)
+	if !strings.Contains(b.String(), "trusted-proxies=10.0.0.0/8,127.0.0.1/32,::1/128,192.0.2.1/32") {
+		t.Errorf("Print: %s", b.String())
+	}
+}
+
 func TestPrintShowsEverySetting(t *testing.T) {
 	c, _ := Parse(nil, env(nil), io.Discard)
 	var b strings.Builder
 	c.Print(&b)
-	for _, want := range []string{"addr=:8080", "same origin only", "max-payload=1048576", "data=data", "ping-interval=25s", "http-read-timeout=1m0s", "http-idle-timeout=1m0s"} {
+	for _, want := range []string{"addr=:8080", "same origin only", "max-payload=1048576", "data=data", "ping-interval=25s", "http-read-timeout=1m0s", "http-idle-timeout=1m0s",
+		"max-sessions-per-address=1000", "max-pending-connections=2048", "trusted-proxies=none"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("Print output %q lacks %q", b.String(), want)
 		}

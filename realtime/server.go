@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/netip"
 	"path"
 	"strings"
 	"sync"
@@ -75,6 +76,24 @@ type Options struct {
 	// ClientFiles, when set, is served at Path/<name> for GET requests whose
 	// name is a regular file in it (socket.io.js, socket.io.min.js, ...).
 	ClientFiles fs.FS
+	// MaxSessionsPerAddr bounds the connections of one client address: a
+	// handshake over it is answered HTTP 429 {"code":4,"message":"Too
+	// many sessions from this address"} with Retry-After. 0: no limit.
+	MaxSessionsPerAddr int
+	// MaxPending bounds the connections that have done the Engine.IO
+	// handshake but joined no namespace yet (each for at most
+	// ConnectTimeout): a handshake over it is answered HTTP 503
+	// {"code":4} with Retry-After. 0: no limit.
+	MaxPending int
+	// MaxNamespaces bounds the namespaces one connection may be in; a
+	// CONNECT beyond gets CONNECT_ERROR "Too many namespaces on one
+	// connection". Default 10.
+	MaxNamespaces int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For (the
+	// client address MaxSessionsPerAddr counts), X-Forwarded-Proto and
+	// X-Forwarded-Host (the same-origin test) are believed; from anyone
+	// else these headers are ignored.
+	TrustedProxies []netip.Prefix
 }
 
 func (o *Options) setDefaults() {
@@ -112,8 +131,13 @@ func NewServer(opts Options) *Server {
 			AllowedOrigins: opts.AllowedOrigins,
 			AllowEIO3:      !opts.RejectEIO3,
 			AllowRequest:   s.allowRequest,
+
+			MaxSessionsPerAddr: opts.MaxSessionsPerAddr,
+			TrustedProxies:     opts.TrustedProxies,
 		},
 		ConnectTimeout: opts.ConnectTimeout,
+		MaxPending:     opts.MaxPending,
+		MaxNamespaces:  opts.MaxNamespaces,
 	}
 	if opts.Recovery {
 		so.Recovery = &socketio.RecoveryOptions{MaxDisconnection: opts.MaxDisconnection}

@@ -41,6 +41,11 @@ func (c ErrorCode) Message() string { return errorTable[c].message }
 // message, when not empty, replaces the standard text (used for the reason
 // a request was forbidden).
 func writeError(w http.ResponseWriter, c ErrorCode, message string) {
+	writeErrorStatus(w, c.Status(), c, message)
+}
+
+// writeErrorStatus is writeError with another HTTP status than the code's.
+func writeErrorStatus(w http.ResponseWriter, status int, c ErrorCode, message string) {
 	if message == "" {
 		message = c.Message()
 	}
@@ -54,6 +59,6 @@ func writeError(w http.ResponseWriter, c ErrorCode, message string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(c.Status())
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -18,6 +18,7 @@ func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, s *Sessio
 	s.queue = append(s.queue, entry{m: open, group: 1})
 	s.queued = open.size()
 	if !srv.add(s) {
+		s.releaseAddr()
 		writeError(w, ErrForbidden, "Server is shutting down")
 		return
 	}

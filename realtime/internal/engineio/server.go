@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -52,8 +53,18 @@ type Options struct {
 	// without EIO is then v3, as in Node.
 	AllowEIO3 bool
 	// AllowRequest, when set, is asked before every new session; an error
-	// refuses it with 403 {"code":4,"message":<the error>}.
+	// refuses it with 403 {"code":4,"message":<the error>}, or with the
+	// status of a *Refusal.
 	AllowRequest func(r *http.Request) error
+	// MaxSessionsPerAddr bounds the open sessions of one client address;
+	// a handshake over it gets 429 {"code":4} with Retry-After. Zero or
+	// negative: no limit.
+	MaxSessionsPerAddr int
+	// TrustedProxies are the peers whose X-Forwarded-For,
+	// X-Forwarded-Proto and X-Forwarded-Host are believed (proxy.go): for
+	// the client address of MaxSessionsPerAddr and for the same-origin
+	// test. From anyone else those headers are ignored.
+	TrustedProxies []netip.Prefix
 	// OnConnection is called for every new session, before it reads
 	// anything; it must set the session's handler. r is the handshake
 	// request: keep what you need of it, not r itself.
@@ -98,6 +109,7 @@ type Server struct {
 	seq      atomic.Uint64 // sessions created, to spread them over the flushers
 	parker   parkerOnce
 	listener atomic.Pointer[pollListener] // set by Listener: polls are held (heldpoll.go)
+	addrs    addrCounts                   // open sessions per client address (admission.go)
 }
 
 // NewServer returns a server with opts (zero fields take the defaults).
@@ -217,11 +229,14 @@ func (srv *Server) handshake(w http.ResponseWriter, r *http.Request, q url.Value
 	}
 	if f := srv.opts.AllowRequest; f != nil {
 		if err := f(r); err != nil {
-			writeError(w, ErrForbidden, err.Error())
+			refuse(w, err)
 			return
 		}
 	}
 	s := &Session{srv: srv, id: newSID(), eio: eio, transport: transport, flusher: srv.flushers.pick(srv.seq.Add(1))}
+	if !srv.admit(w, r, s) {
+		return
+	}
 	if transport == transportPolling {
 		s.wake = make(chan struct{}, 1)
 		s.jsonp = q.Has("j")
@@ -341,7 +356,7 @@ func (srv *Server) originAllowed(r *http.Request) bool {
 	if origin == "" || srv.anyOrigin {
 		return true
 	}
-	return sameOrigin(origin, r) || srv.origins[strings.ToLower(strings.TrimRight(origin, "/"))]
+	return srv.sameOrigin(origin, r) || srv.origins[strings.ToLower(strings.TrimRight(origin, "/"))]
 }
 
 // originRefused is the message of a 403 for a foreign origin.
@@ -350,17 +365,15 @@ func originRefused(r *http.Request) string {
 }
 
 // sameOrigin reports whether origin is scheme://host of the request itself,
-// as this process received it (headers a client can set are not trusted).
-func sameOrigin(origin string, r *http.Request) bool {
+// as this process received it or, from a trusted proxy, as the proxy did
+// (servedOrigin); forwarding headers from anyone else are not believed.
+func (srv *Server) sameOrigin(origin string, r *http.Request) bool {
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {
 		return false
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, r.Host)
+	scheme, host := srv.servedOrigin(r)
+	return strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, host)
 }
 
 // setCORS adds the CORS headers a browser needs to read a polling response

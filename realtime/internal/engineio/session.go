@@ -71,6 +71,10 @@ type Session struct {
 	reason    Reason
 	closeErr  error
 	finalized bool
+	// addr is the client address the session is counted against
+	// (MaxSessionsPerAddr) while counted is true.
+	addr    string
+	counted bool
 
 	// The write queue. queued counts the bytes of messages queued or being
 	// written; writing is true while one goroutine owns the socket.
@@ -429,6 +433,7 @@ func (s *Session) finalize() {
 		s.srv.remove(s)
 	}
 	s.srv.count.Add(-1)
+	s.releaseAddr()
 	if h := s.handler; h != nil {
 		h.OnClose(s, reason, err)
 	}

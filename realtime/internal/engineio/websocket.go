@@ -79,12 +79,14 @@ func upgrade(w http.ResponseWriter, r *http.Request) (*wsConn, *frameReader, err
 func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, s *Session) {
 	c, fr, err := upgrade(w, r)
 	if err != nil {
+		s.releaseAddr()
 		return // gobwas answered the failed handshake
 	}
 	s.ws = c
 	// In the table before the open packet leaves, so that a request with
 	// the sid it carries finds the session.
 	if !srv.add(s) {
+		s.releaseAddr()
 		_ = c.writeBlocking([][]byte{closeFrameGoingAway}, time.Second)
 		_ = c.conn.Close()
 		return

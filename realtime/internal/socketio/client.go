@@ -47,8 +47,9 @@ type client struct {
 	mu      sync.Mutex
 	sockets []*Socket // one per namespace joined: a connection has few
 
-	closed bool
-	timer  *time.Timer // connect timeout, until a namespace is joined
+	closed  bool
+	timer   *time.Timer // connect timeout, until a namespace is joined: the connection is pending
+	refused int         // CONNECTs refused (maxRefusedConnects)
 
 	// A binary packet waiting for its attachments (reader only).
 	pending     *Packet
@@ -80,13 +81,19 @@ func newClient(s *Server, es *engineio.Session, r *http.Request) *client {
 		c.hs.Headers[strings.ToLower(k)] = strings.Join(v, ", ")
 	}
 	c.hs.Headers["host"] = r.Host
+	s.pending.Add(1)
+	c.mu.Lock() // the timer may fire before AfterFunc returns
 	c.timer = time.AfterFunc(s.opts.ConnectTimeout, c.connectTimedOut)
+	c.mu.Unlock()
 	return c
 }
 
 func (c *client) connectTimedOut() {
 	c.mu.Lock()
 	none := len(c.sockets) == 0 && !c.closed
+	if none {
+		c.stopTimerLocked() // no longer pending: closing
+	}
 	c.mu.Unlock()
 	if none {
 		c.es.Close()
@@ -243,13 +250,14 @@ func (c *client) connect(name string, auth []byte, query url.Values) {
 	}
 	if i := slices.IndexFunc(c.sockets, func(o *Socket) bool { return o.nsp.name == name }); i >= 0 {
 		c.sockets[i] = s
+	} else if len(c.sockets) >= c.srv.opts.MaxNamespaces {
+		c.mu.Unlock()
+		c.sendConnectError(name, errTooManyNamespaces)
+		return
 	} else {
 		c.sockets = append(c.sockets, s)
 	}
-	if c.timer != nil {
-		c.timer.Stop()
-		c.timer = nil
-	}
+	c.stopTimerLocked()
 	c.mu.Unlock()
 	n.add(s)
 	if s.recovered {
@@ -270,6 +278,17 @@ func (c *client) connect(name string, auth []byte, query url.Values) {
 // connectCork is how long what connection handlers send is held after the
 // CONNECT answer.
 const connectCork = 2 * time.Millisecond
+
+// stopTimerLocked ends the wait for a first namespace: joined or closed.
+func (c *client) stopTimerLocked() {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+		c.srv.pending.Add(-1)
+	}
+}
+
+var errTooManyNamespaces = &ConnectError{Message: "Too many namespaces on one connection"}
 
 func (c *client) sendConnect(s *Socket) {
 	b := AppendHeader(nil, PacketConnect, s.nsp.name, NoID, 0)
@@ -296,6 +315,13 @@ func (c *client) sendConnectError(nsp string, ce *ConnectError) {
 		j, _ = json.Marshal(map[string]string{"message": ce.Message})
 	}
 	c.es.Send(engineio.NewMessage(append(b, j...)))
+	c.mu.Lock()
+	c.refused++
+	over := c.refused > maxRefusedConnects
+	c.mu.Unlock()
+	if over {
+		c.es.Close() // after the CONNECT_ERROR, which is queued first
+	}
 }
 
 // send queues a packet's messages on the connection, written at once.
@@ -335,10 +361,7 @@ func (c *client) remove(s *Socket) {
 func (c *client) closeSockets(reason string) {
 	c.mu.Lock()
 	c.closed = true
-	if c.timer != nil {
-		c.timer.Stop()
-		c.timer = nil
-	}
+	c.stopTimerLocked()
 	all := make([]*Socket, 0, len(c.sockets))
 	for _, s := range c.sockets {
 		all = append(all, s)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/socketio-go/chatserver/realtime/internal/engineio"
@@ -27,7 +28,29 @@ type Options struct {
 	NewAdapter func(*Namespace) Adapter
 	// Recovery, when set, turns on connection state recovery (recovery.go).
 	Recovery *RecoveryOptions
+	// MaxPending bounds the connections that have done the Engine.IO
+	// handshake but joined no namespace yet (each for at most
+	// ConnectTimeout); a handshake over it gets 503 {"code":4} with
+	// Retry-After. Zero or negative: no limit.
+	MaxPending int
+	// MaxNamespaces bounds the namespaces one connection may be in at
+	// once; a CONNECT beyond it gets a CONNECT_ERROR. Default
+	// DefaultMaxNamespaces.
+	MaxNamespaces int
 }
+
+// DefaultMaxNamespaces is the default of Options.MaxNamespaces.
+const DefaultMaxNamespaces = 10
+
+// maxRefusedConnects is how many refused CONNECTs (unknown namespace,
+// refused by middleware, over MaxNamespaces) one connection may send; the
+// next closes it. A client does not retry a refused CONNECT by itself, so
+// only a loop reaches it.
+const maxRefusedConnects = 32
+
+// ErrTooManyPending refuses a handshake while MaxPending connections wait
+// to join a namespace.
+var ErrTooManyPending = &engineio.Refusal{Status: http.StatusServiceUnavailable, Message: "Too many connections waiting to join a namespace", RetryAfter: "1"}
 
 // Server is a Socket.IO server: namespaces of sockets over one Engine.IO
 // server.
@@ -37,6 +60,8 @@ type Server struct {
 
 	mu   sync.RWMutex
 	nsps map[string]*Namespace
+
+	pending atomic.Int64 // connections that joined no namespace yet
 }
 
 // NewServer returns a server; create namespaces with Of before serving.
@@ -50,9 +75,23 @@ func NewServer(opts Options) *Server {
 	if opts.NewAdapter == nil {
 		opts.NewAdapter = NewMemoryAdapter
 	}
+	if opts.MaxNamespaces <= 0 {
+		opts.MaxNamespaces = DefaultMaxNamespaces
+	}
 	s := &Server{opts: opts, nsps: map[string]*Namespace{}}
 	eo := opts.Engine
 	eo.OnConnection = s.onEngineConnection
+	if allow := eo.AllowRequest; opts.MaxPending > 0 || allow != nil {
+		eo.AllowRequest = func(r *http.Request) error {
+			if opts.MaxPending > 0 && s.pending.Load() >= int64(opts.MaxPending) {
+				return ErrTooManyPending
+			}
+			if allow != nil {
+				return allow(r)
+			}
+			return nil
+		}
+	}
 	s.engine = engineio.NewServer(eo)
 	s.Of("/") // the main namespace always exists, as in Node
 	return s
@@ -108,6 +147,9 @@ func (s *Server) namespace(name string) *Namespace {
 	defer s.mu.RUnlock()
 	return s.nsps[name]
 }
+
+// Pending is the number of connections that have joined no namespace yet.
+func (s *Server) Pending() int { return int(s.pending.Load()) }
 
 func (s *Server) onEngineConnection(es *engineio.Session, r *http.Request) {
 	c := newClient(s, es, r)
