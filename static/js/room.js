@@ -333,7 +333,8 @@
         join();
         return;
       }
-      if (retaking && code === 'name_taken' && state.retakeTries < RETAKE_NAME_TRIES) {
+      // rate_limited: register attempts are limited per connection.
+      if (retaking && (code === 'name_taken' || code === 'rate_limited') && state.retakeTries < RETAKE_NAME_TRIES) {
         state.retakeTries++;
         setTimeout(function () {
           if (session === state.session) {
