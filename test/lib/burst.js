@@ -30,9 +30,10 @@ async function users(url, prefix, room, n) {
 
 // send emits perUser messages from every user at once (each user's are
 // handled in order by the server) and returns their records at once:
-// {clientId, text, from, ack, ackAt, delivered}. ack is the message of an
-// {ok: true} answer when it arrives (ackAt its time), delivered the copy
-// another user received live. onAck(count) runs after every ok answer.
+// {clientId, text, from, sentAt, ack, ackAt, error, delivered}. ack is the
+// message of an {ok: true} answer when it arrives (ackAt its time), error
+// that of a refusal, delivered the copy another user received live.
+// onAck(count) runs after every ok answer.
 function send(socks, room, perUser, tag, onAck = () => {}) {
   const records = [];
   const byClientId = new Map();
@@ -46,7 +47,7 @@ function send(socks, room, perUser, tag, onAck = () => {}) {
   for (let k = 0; k < perUser; k++) {
     socks.forEach((s, i) => {
       const clientId = `${tag}-u${i}-m${k}`;
-      const r = { clientId, text: `${tag} message ${k} from user ${i}`, from: s.me, ack: null, ackAt: 0, error: null, delivered: null };
+      const r = { clientId, text: `${tag} message ${k} from user ${i}`, from: s.me, sentAt: Date.now(), ack: null, ackAt: 0, error: null, delivered: null };
       records.push(r);
       byClientId.set(clientId, r);
       s.emit('message', { room, text: r.text, clientId }, (a) => {
