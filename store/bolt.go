@@ -25,6 +25,8 @@ import (
 //	    <id:8 bytes BE>  -> JSON boltRecord
 //	counts/
 //	  <room>             -> number of messages in the room, 8 bytes BE
+//	ids/
+//	  reserved           -> every ID up to this one may have been handed out, 8 bytes BE
 //
 // Big-endian IDs make bbolt's byte order the ID order, so "newest N" and
 // "before ID" are cursor walks. The per-room count avoids walking a room to
@@ -32,7 +34,17 @@ import (
 var (
 	messagesBucket = []byte("messages")
 	countsBucket   = []byte("counts")
+	idsBucket      = []byte("ids")
+	reservedKey    = []byte("reserved")
 )
+
+// idBlock is how many IDs one reservation covers. A staged message may be
+// delivered and then lost with the process before its write, so its ID must
+// never be handed out again: IDs are handed out only up to the reserved one,
+// which is on disk first. A crash skips what was left of the block; a clean
+// Close gives the rest back. Clients de-duplicate by ID, so a reused ID
+// would hide a new message from everyone who saw the lost one.
+const idBlock = 1024
 
 // boltRecord is the on-disk form of a message. It is separate from
 // chat.Message so that changing the wire JSON never silently changes the file
@@ -54,8 +66,13 @@ type boltRecord struct {
 type BoltHistory struct {
 	db *bolt.DB
 
+	// idMu guards lastID and reserved, and is held while a message is
+	// numbered and staged, so that staging stays in ID order.
+	idMu     sync.Mutex
+	lastID   int64 // the last ID handed out
+	reserved int64 // the highest ID that may be handed out without a new reservation (on disk)
+
 	mu      sync.Mutex
-	lastID  int64                     // the last ID handed out
 	staging map[string][]chat.Message // by room, in ID order: numbered, not yet written
 }
 
@@ -71,22 +88,47 @@ func OpenBoltHistory(path string) (*BoltHistory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: opening history %s: %w", path, err)
 	}
-	var last uint64
+	var last, reserved uint64
 	err = db.Update(func(tx *bolt.Tx) error {
 		msgs, err := tx.CreateBucketIfNotExists(messagesBucket)
 		if err != nil {
 			return err
 		}
 		last = msgs.Sequence()
-		_, err = tx.CreateBucketIfNotExists(countsBucket)
-		return err
+		if _, err = tx.CreateBucketIfNotExists(countsBucket); err != nil {
+			return err
+		}
+		ib, err := tx.CreateBucketIfNotExists(idsBucket)
+		if err != nil {
+			return err
+		}
+		if v := ib.Get(reservedKey); len(v) == 8 {
+			reserved = binary.BigEndian.Uint64(v)
+		}
+		return nil
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: initialising history %s: %w", path, err)
 	}
 	db.MaxBatchDelay = maxBatchDelay
-	return &BoltHistory{db: db, lastID: int64(last), staging: map[string][]chat.Message{}}, nil
+	// After a crash, IDs up to the reservation may have been delivered
+	// without being written: numbering goes on above them.
+	h := &BoltHistory{db: db, lastID: int64(max(last, reserved)), staging: map[string][]chat.Message{}}
+	h.reserved = h.lastID
+	return h, nil
+}
+
+// reserve puts on disk that IDs up to upTo may be handed out.
+func (h *BoltHistory) reserve(upTo int64) error {
+	err := h.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(idsBucket).Put(reservedKey, idKey(upTo))
+	})
+	if err != nil {
+		return fmt.Errorf("store: reserving message IDs: %w", err)
+	}
+	h.reserved = upTo
+	return nil
 }
 
 func idKey(id int64) []byte {
@@ -131,11 +173,19 @@ func (h *BoltHistory) Stage(ctx context.Context, m chat.Message) (chat.Message, 
 	if err != nil {
 		return chat.Message{}, nil, err
 	}
-	h.mu.Lock()
+	h.idMu.Lock()
+	if h.lastID >= h.reserved {
+		if err := h.reserve(h.lastID + idBlock); err != nil {
+			h.idMu.Unlock()
+			return chat.Message{}, nil, err
+		}
+	}
 	h.lastID++
 	m.ID = h.lastID
+	h.mu.Lock()
 	h.staging[m.Room] = append(h.staging[m.Room], m)
 	h.mu.Unlock()
+	h.idMu.Unlock()
 	return m, func(context.Context) error {
 		// The write ignores cancellation: a numbered message may have been
 		// delivered already, so it is stored whenever it can be.
@@ -297,7 +347,20 @@ func (h *BoltHistory) withStaged(page []chat.Message, room string, beforeID int6
 	return page
 }
 
-// Close implements chat.History; it releases the file lock.
-func (h *BoltHistory) Close() error { return h.db.Close() }
+// Close implements chat.History; it releases the file lock. It gives back
+// the IDs reserved but not handed out, so that a clean restart numbers on
+// from the last one.
+func (h *BoltHistory) Close() error {
+	var err error
+	h.idMu.Lock()
+	if h.reserved > h.lastID {
+		err = h.reserve(h.lastID)
+	}
+	h.idMu.Unlock()
+	if cerr := h.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 var _ chat.StagedHistory = (*BoltHistory)(nil)

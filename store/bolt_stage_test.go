@@ -130,3 +130,63 @@ func TestBoltConcurrentStagesGetDistinctIncreasingIDs(t *testing.T) {
 		t.Fatalf("stored IDs differ from the staged ones")
 	}
 }
+
+// A staged message is delivered before its write; when the process dies
+// before the write, its ID must not be handed out again, or clients that
+// saw the lost message would drop the new one as a duplicate.
+func TestBoltIDsOfMessagesLostInACrashAreNotReused(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	h := openBolt(t, filepath.Join(dir, "history.db"))
+	written, err := h.Append(ctx, chat.Message{Room: "lobby", Text: "written"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost, writeLost, err := h.Stage(ctx, chat.Message{Room: "lobby", Text: "delivered, never written"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := filepath.Join(dir, "crashed.db")
+	if err := h.Crash(crashed); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeLost(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	h = openBolt(t, crashed)
+	defer h.Close()
+	if got, want := recent(t, h, "lobby", 10), []int64{written.ID}; !slices.Equal(got, want) {
+		t.Fatalf("Recent after the crash = %v, want %v", got, want)
+	}
+	next, err := h.Append(ctx, chat.Message{Room: "lobby", Text: "after the crash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.ID <= lost.ID {
+		t.Fatalf("ID after the crash %d, want > %d (the lost message's)", next.ID, lost.ID)
+	}
+}
+
+// A clean Close gives back the reserved IDs: numbering goes on from the
+// last one handed out.
+func TestBoltCleanReopenNumbersOnWithoutGap(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "history.db")
+	for want := int64(1); want <= 3; want++ {
+		h := openBolt(t, path)
+		m, err := h.Append(ctx, chat.Message{Room: "lobby", Text: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.ID != want {
+			t.Fatalf("ID after %d clean reopens = %d, want %d", want-1, m.ID, want)
+		}
+		if err := h.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -36,6 +36,8 @@ import (
 //	P msg:<room>             stream   entry ID "<messageID>-0", field m = JSON record;
 //	                                  MAXLEN chat.HistoryRetention (exact)
 //	P msgseq                 string   INCR counter handing out message IDs
+//	P sent:<room>\x00<userID>\x00<clientID>
+//	                         string   message ID stored under that clientId; PX SentTTL
 //
 // Operations that touch several keys run as Lua scripts so each is atomic.
 // With Redis Cluster the prefix must contain a hash tag (for example
@@ -156,6 +158,9 @@ func (k keys) nodeMembers(nodeID string) string { return string(k) + "nodemember
 func (k keys) nodeNames(nodeID string) string   { return string(k) + "nodenames:" + nodeID }
 func (k keys) history(room string) string       { return string(k) + "msg:" + room }
 func (k keys) seq() string                      { return string(k) + "msgseq" }
+func (k keys) sent(room, userID, clientID string) string {
+	return string(k) + "sent:" + room + "\x00" + userID + "\x00" + clientID
+}
 
 // ---------------------------------------------------------------- names
 
@@ -615,16 +620,36 @@ type redisRecord struct {
 	ClientID string `json:"c,omitempty"`
 }
 
-// appendScript takes KEYS counter, room stream and ARGV record JSON,
-// retention. Taking the ID and adding the entry in one step keeps each
-// stream in ID order however appends interleave.
+// SentTTL is how long RedisHistory remembers which message a sender's
+// clientId was stored as, longer than the default recovery window (2 min)
+// within which a dropped connection comes back as the same user and sends
+// again what was not acknowledged.
+const SentTTL = 5 * time.Minute
+
+// appendScript takes KEYS counter, room stream, sent key and ARGV record
+// JSON, retention, clientId, SentTTL in ms, and returns {id, record JSON}.
+// Taking the ID and adding the entry in one step keeps each stream in ID
+// order however appends interleave. A message whose clientId the sender
+// stored already is answered with the stored one: an append whose reply
+// was lost with the connection (the client retries it on a new one) is
+// stored once.
 var appendScript = redis.NewScript(`
+if ARGV[3] ~= '' then
+  local prev = redis.call('GET', KEYS[3])
+  if prev then
+    local e = redis.call('XRANGE', KEYS[2], prev .. '-0', prev .. '-0')
+    if #e > 0 then return {tonumber(prev), e[1][2][2]} end
+  end
+end
 local id = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], string.format('%d-0', id), 'm', ARGV[1])
-return id
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], id, 'PX', ARGV[4]) end
+return {id, ARGV[1]}
 `)
 
-// Append implements chat.History.
+// Append implements chat.History. A message with the clientId of one the
+// same sender (From.ID) stored in the room within SentTTL is not stored
+// again: Append returns the stored one.
 func (h *RedisHistory) Append(ctx context.Context, m chat.Message) (chat.Message, error) {
 	rec, err := json.Marshal(redisRecord{
 		FromID: m.From.ID, FromName: m.From.Name, Text: m.Text, TS: m.TS, ClientID: m.ClientID,
@@ -632,13 +657,25 @@ func (h *RedisHistory) Append(ctx context.Context, m chat.Message) (chat.Message
 	if err != nil {
 		return chat.Message{}, fmt.Errorf("store: redis: appending to %q: %w", m.Room, err)
 	}
-	ks := []string{h.k.seq(), h.k.history(m.Room)}
-	id, err := appendScript.Run(ctx, h.rdb, ks, rec, chat.HistoryRetention).Int64()
+	ks := []string{h.k.seq(), h.k.history(m.Room), h.k.sent(m.Room, m.From.ID, m.ClientID)}
+	res, err := appendScript.Run(ctx, h.rdb, ks, rec, chat.HistoryRetention, m.ClientID, ttlMillis(SentTTL)).Slice()
 	if err != nil {
 		return chat.Message{}, fmt.Errorf("store: redis: appending to %q: %w", m.Room, err)
 	}
-	m.ID = id
-	return m, nil
+	var id int64
+	var stored string
+	if len(res) == 2 {
+		id, _ = res[0].(int64)
+		stored, _ = res[1].(string)
+	}
+	if id <= 0 {
+		return chat.Message{}, fmt.Errorf("store: redis: appending to %q: unexpected reply %v", m.Room, res)
+	}
+	if stored == string(rec) {
+		m.ID = id
+		return m, nil
+	}
+	return decodeMessage(m.Room, redis.XMessage{ID: strconv.FormatInt(id, 10) + "-0", Values: map[string]any{"m": stored}})
 }
 
 // Recent implements chat.History.

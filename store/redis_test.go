@@ -122,6 +122,51 @@ func TestRedisHistorySharedAcrossNodes(t *testing.T) {
 	}
 }
 
+// An append whose reply is lost with the connection is retried (by the
+// client library, or by the user with the same clientId): the message is
+// stored once and the retry answered with the stored copy.
+func TestRedisHistoryStoresAClientIDOnce(t *testing.T) {
+	rdb := newClient(t)
+	ctx := context.Background()
+	h := store.NewRedisHistory(rdb, newPrefix(t))
+	ann := chat.User{ID: "sock-a", Name: "ann"}
+	first, err := h.Append(ctx, chat.Message{Room: "lobby", From: ann, Text: "once", TS: 1, ClientID: "c-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.Append(ctx, chat.Message{Room: "lobby", From: ann, Text: "once", TS: 2, ClientID: "c-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != first {
+		t.Fatalf("sent again = %+v, want the stored %+v", again, first)
+	}
+	// Another sender's clientId, another room, or no clientId: new messages.
+	var more []chat.Message
+	for _, m := range []chat.Message{
+		{Room: "lobby", From: chat.User{ID: "sock-b", Name: "ben"}, Text: "once", ClientID: "c-1"},
+		{Room: "other", From: ann, Text: "once", ClientID: "c-1"},
+		{Room: "lobby", From: ann, Text: "no id"},
+		{Room: "lobby", From: ann, Text: "no id"},
+	} {
+		got, err := h.Append(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID <= first.ID {
+			t.Fatalf("%+v got ID %d, want a new one above %d", m, got.ID, first.ID)
+		}
+		more = append(more, got)
+	}
+	got, err := h.Recent(ctx, "lobby", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []chat.Message{first, more[0], more[2], more[3]}; !slices.Equal(got, want) {
+		t.Fatalf("Recent = %+v, want %+v", got, want)
+	}
+}
+
 func TestRedisPresenceSharedAcrossNodes(t *testing.T) {
 	rdb := newClient(t)
 	ctx := context.Background()

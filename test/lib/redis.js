@@ -1,5 +1,6 @@
-// A private redis-server for a test: loopback only, nothing on disk, on a
-// free port (or a given one, to restart it), stopped by PID.
+// A private redis-server for a test: loopback only, on a free port (or a
+// given one, to restart it), stopped by PID. Nothing goes to disk unless an
+// append-only file is asked for.
 'use strict';
 const fs = require('node:fs');
 const net = require('node:net');
@@ -25,17 +26,21 @@ function ping(port) {
   });
 }
 
-// start({port}) -> the startProcess handle plus {port, url}.
-async function start({ port } = {}) {
+// start({port, appendfsync, dir}) -> the startProcess handle plus {port,
+// url, dir}. With appendfsync ('always', 'everysec' or 'no') the server
+// keeps an append-only file in dir (a new temporary one unless given, to
+// restart on the same data); the caller removes it.
+async function start({ port, appendfsync, dir } = {}) {
   port = port || (await server.freePort());
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-redis-'));
+  dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'chat-redis-'));
+  const aof = appendfsync ? ['--appendonly', 'yes', '--appendfsync', appendfsync] : ['--appendonly', 'no'];
   const proc = await server.startProcess({
     name: 'redis-server',
     cmd: REDIS_BIN,
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...aof, '--dir', dir],
     ready: () => ping(port),
   });
-  return Object.assign(proc, { port, url: `redis://127.0.0.1:${port}/0` });
+  return Object.assign(proc, { port, dir, url: `redis://127.0.0.1:${port}/0` });
 }
 
 module.exports = { start, ping, haveRedis, REDIS_BIN };
