@@ -4,7 +4,7 @@ BIN     := bin/chatserver
 GOFLAGS := -trimpath
 export CGO_ENABLED := 0
 
-.PHONY: run build assets test test-go test-node vet clean
+.PHONY: run build assets test test-go test-image test-node vet soak clean
 
 run: build
 	./$(BIN)
@@ -25,9 +25,16 @@ vet:
 
 test: build vet test-go test-node
 
-# -race needs cgo; the shipped binary does not.
+# -race needs cgo; the shipped binary does not. ./... includes
+# test/container (the image's runtime stage, docker-compose.yml).
 test-go:
 	CGO_ENABLED=1 go test -race -count=1 -timeout 10m ./...
+
+# The container checks alone: the binary built as the Dockerfile builds it,
+# static, run as the image runs it (as root: in a chroot, as uid 65532);
+# the image itself where docker or podman works.
+test-image:
+	go test -count=1 -v -timeout 10m ./test/container
 
 # Real socket.io-client generations, Chromium, Node socket.io nodes and a
 # three-node cluster behind nginx, against the built binary.
