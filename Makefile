@@ -41,5 +41,11 @@ test-image:
 test-node: build
 	CHAT_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 test/chat/ test/browser/ test/interop/ test/cluster/
 
+# Not part of test: SOAK_SECONDS (default 300) of WebSocket and polling
+# churn against the built binary, then a bounded wait for RSS, descriptors
+# and goroutines to come back; bench/results/soak.md and soak.csv.
+soak: build
+	bench/soak.sh
+
 clean:
 	rm -rf bin static/vendor/socketio/*.js static/vendor/socketio/*.map
