@@ -4,7 +4,7 @@ BIN     := bin/chatserver
 GOFLAGS := -trimpath
 export CGO_ENABLED := 0
 
-.PHONY: run build assets test test-go test-node vet clean
+.PHONY: run build assets test test-go test-image test-node vet soak clean
 
 run: build
 	./$(BIN)
@@ -25,14 +25,27 @@ vet:
 
 test: build vet test-go test-node
 
-# -race needs cgo; the shipped binary does not.
+# -race needs cgo; the shipped binary does not. ./... includes
+# test/container (the image's runtime stage, docker-compose.yml).
 test-go:
 	CGO_ENABLED=1 go test -race -count=1 -timeout 10m ./...
+
+# The container checks alone: the binary built as the Dockerfile builds it,
+# static, run as the image runs it (as root: in a chroot, as uid 65532);
+# the image itself where docker or podman works.
+test-image:
+	go test -count=1 -v -timeout 10m ./test/container
 
 # Real socket.io-client generations, Chromium, Node socket.io nodes and a
 # three-node cluster behind nginx, against the built binary.
 test-node: build
 	CHAT_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 test/chat/ test/browser/ test/interop/ test/cluster/
+
+# Not part of test: SOAK_SECONDS (default 300) of WebSocket and polling
+# churn against the built binary, then a bounded wait for RSS, descriptors
+# and goroutines to come back; bench/results/soak.md and soak.csv.
+soak: build
+	bench/soak.sh
 
 clean:
 	rm -rf bin static/vendor/socketio/*.js static/vendor/socketio/*.map

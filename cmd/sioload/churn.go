@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -23,6 +24,16 @@ type ChurnResult struct {
 	Setup       Latency `json:"setup_ms"`
 	NotStarted  int64   `json:"not_started"`
 	OpenAtClose int64   `json:"open_at_close"`
+	// How the connections that got through setup ended: left (a Socket.IO
+	// DISCONNECT and a close) or vanished (-vanish: no goodbye at all).
+	Left     int64 `json:"left"`
+	Vanished int64 `json:"vanished"`
+	// -chat: messages posted, acked ok, refused (by code in errors), and
+	// room messages received by the churning users.
+	ChatSent     int64 `json:"chat_sent"`
+	ChatAcked    int64 `json:"chat_acked"`
+	ChatRejected int64 `json:"chat_rejected"`
+	ChatReceived int64 `json:"chat_received"`
 }
 
 // churnRoomSize is about how many churning users share a room: the
@@ -32,13 +43,36 @@ type ChurnResult struct {
 // a churn test.)
 const churnRoomSize = 10
 
+// churnChatRate is the server's limit on messages per second per user;
+// -chat spreads a connection's messages over its lifetime to stay under it.
+const churnChatRate = 5
+
+// churnVanishes reports whether connection i vanishes rather than leaves:
+// a fraction f of the connections, spread evenly over the run.
+func churnVanishes(i int, f float64) bool {
+	return int(float64(i+1)*f) > int(float64(i)*f)
+}
+
+// churnHandler counts the room messages the churning users receive.
+type churnHandler struct{ received *atomic.Int64 }
+
+func (h churnHandler) OnEvent(_ *Conn, data []byte) {
+	if bytes.HasPrefix(data, messagePrefix) {
+		h.received.Add(1)
+	}
+}
+
+func (churnHandler) OnAck(*Conn, int64, []byte) {}
+
 // churn opens -rate connections per second for -duration, each of which
 // registers, joins a room of about churnRoomSize, checks an acked rtt,
-// stays for -n/-rate seconds (so that about -n are open at any time) and
-// leaves (a Socket.IO DISCONNECT, then the close, as a page that is left):
-// the steady connect-and-leave of a busy site. setup_ms is the time from
-// dialling to the rtt's answer; completed counts the connections that got
-// there and closed cleanly afterwards.
+// stays for -n/-rate seconds (so that about -n are open at any time),
+// posting -chat messages to its room at even intervals, and leaves (a
+// Socket.IO DISCONNECT, then the close, as a page that is left) or, for a
+// -vanish fraction, vanishes (Conn.Vanish): the steady connect-and-leave
+// of a busy site. setup_ms is the time from dialling to the rtt's answer;
+// completed counts the connections that got there and were still up at
+// the end of their lifetime.
 func (r *runner) churn() (any, error) {
 	rate := r.cfg.Rate
 	lifetime := time.Duration(float64(r.cfg.N) / rate * float64(time.Second))
@@ -47,8 +81,11 @@ func (r *runner) churn() (any, error) {
 	r.logf("churn: %.0f connections/s for %v, each open %v (about %d at a time, %d rooms); sending", rate, r.cfg.Duration, lifetime, r.cfg.N, rooms)
 	var hist Histogram
 	var started, completed, failed, open, maxOpen, notStarted atomic.Int64
+	var left, vanished, chatSent, chatAcked, chatRejected, chatReceived atomic.Int64
+	h := churnHandler{received: &chatReceived}
 	stop := r.progress(func() string {
-		return fmt.Sprintf("churn: %d started, %d completed, %d failed, %d open", started.Load(), completed.Load(), failed.Load(), open.Load())
+		return fmt.Sprintf("churn: %d started, %d completed, %d failed, %d open, %d vanished, %d messages acked",
+			started.Load(), completed.Load(), failed.Load(), open.Load(), vanished.Load(), chatAcked.Load())
 	})
 	// Bounds: at most the steady population plus the handshakes in flight,
 	// and nothing outlives -duration + lifetime + -timeout.
@@ -76,9 +113,10 @@ func (r *runner) churn() (any, error) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			begin := time.Now()
-			c, err := dialConn(ctx, r.cc, i, nopHandler{})
+			room := r.room + "-" + strconv.Itoa(i%rooms)
+			c, err := dialConn(ctx, r.cc, i, h)
 			if err == nil {
-				if err = r.registerJoinRoom(c, r.room+"-"+strconv.Itoa(i%rooms)); err == nil {
+				if err = r.registerJoinRoom(c, room); err == nil {
 					var ok bool
 					var data []byte
 					ok, data, err = c.Call("rtt", rttArg, false)
@@ -101,14 +139,56 @@ func (r *runner) churn() (any, error) {
 					break
 				}
 			}
-			t := time.NewTimer(time.Until(begin.Add(lifetime)))
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
+			t := time.NewTimer(0)
+			<-t.C
+			// until waits for the moment at, or the run's end; false then.
+			until := func(at time.Time) bool {
+				t.Reset(time.Until(at))
+				select {
+				case <-t.C:
+					return true
+				case <-ctx.Done():
+					t.Stop()
+					return false
+				}
 			}
+			var arg []byte
+			for k := 0; k < r.cfg.Chat && c.Alive(); k++ {
+				if !until(begin.Add(lifetime * time.Duration(k+1) / time.Duration(r.cfg.Chat+1))) {
+					break
+				}
+				arg = append(arg[:0], `{"room":"`...)
+				arg = append(arg, room...)
+				arg = append(arg, `","text":"churn `...)
+				arg = strconv.AppendInt(arg, int64(i), 10)
+				arg = append(arg, '.')
+				arg = strconv.AppendInt(arg, int64(k), 10)
+				arg = append(arg, `","clientId":"c`...)
+				arg = strconv.AppendInt(arg, int64(i), 10)
+				arg = append(arg, '-')
+				arg = strconv.AppendInt(arg, int64(k), 10)
+				arg = append(arg, `"}`...)
+				chatSent.Add(1)
+				ok, data, err := c.Call("message", arg, false)
+				switch {
+				case err != nil:
+					r.errs.add("churn message", err)
+				case ok:
+					chatAcked.Add(1)
+				default:
+					chatRejected.Add(1)
+					r.errs.addN("message rejected: "+ackCode(data), 1)
+				}
+			}
+			until(begin.Add(lifetime))
 			alive := c.Alive()
-			c.Leave()
+			if churnVanishes(i, r.cfg.Vanish) {
+				c.Vanish()
+				vanished.Add(1)
+			} else {
+				c.Leave()
+				left.Add(1)
+			}
 			open.Add(-1)
 			if alive {
 				completed.Add(1)
@@ -134,6 +214,13 @@ func (r *runner) churn() (any, error) {
 		Setup:       hist.Summary(),
 		NotStarted:  notStarted.Load(),
 		OpenAtClose: open.Load(),
+
+		Left:         left.Load(),
+		Vanished:     vanished.Load(),
+		ChatSent:     chatSent.Load(),
+		ChatAcked:    chatAcked.Load(),
+		ChatRejected: chatRejected.Load(),
+		ChatReceived: chatReceived.Load(),
 	}
 	res.Common = r.common(0)
 	return res, nil

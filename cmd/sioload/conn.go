@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -181,6 +182,22 @@ func (c *Conn) Close() { c.shutdown(nil, true, false) }
 // the server ends the socket for good instead of keeping it for
 // connection state recovery, as it does for a connection that just drops.
 func (c *Conn) Leave() { c.shutdown(nil, true, !c.cc.engine) }
+
+// Vanish drops the connection without a word, as a killed browser or a
+// lost network does: a WebSocket's TCP connection is reset (no close
+// frame, no DISCONNECT), a polling session stops polling (the request in
+// flight is cut, no close packet; the kept-alive connections stay idle in
+// the client's pool). The server learns of it from the reset, the cut
+// request or the missing heartbeat, and keeps the socket for connection
+// state recovery as for any dropped client.
+func (c *Conn) Vanish() {
+	if c.ws != nil {
+		if tc, ok := c.ws.UnderlyingConn().(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // close sends RST
+		}
+	}
+	c.shutdown(nil, false, false)
+}
 
 func (c *Conn) fail(err error) { c.shutdown(err, false, false) }
 

@@ -18,8 +18,10 @@
 //	         total per second) for -duration; acks/s and round trips
 //	churn    -rate connections/s (default 500) for -duration, each
 //	         registering, joining one of -room-0, -room-1, ... (about 10
-//	         users each), answering an rtt and closing after
-//	         -n/-rate s (about -n open at a time, default 500)
+//	         users each), answering an rtt, posting -chat messages to its
+//	         room, and leaving after -n/-rate s (about -n open at a time,
+//	         default 500); a -vanish fraction drops instead, without a
+//	         close (a reset TCP connection, an abandoned polling session)
 //
 // With -engine (idle only) the connections are bare Engine.IO sessions to an
 // Engine.IO echo server (`conformance -engine`, or Node's engine.io with an
@@ -73,6 +75,8 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.PongDelay, "pong-delay", 0, "delay before answering a v4 server ping (a simulated network round trip; 0 answers at once)")
 	fs.DurationVar(&cfg.ConnectDelay, "connect-delay", 0, "pause between joining /chat and the first event (register, join, rtt); 0 emits at once like socket.io-client")
 	fs.DurationVar(&cfg.Progress, "progress", time.Second, "interval of progress lines on stderr (0 = none)")
+	fs.IntVar(&cfg.Chat, "chat", 0, "churn: messages each connection posts to its room while open, spread over its -n/-rate s")
+	fs.Float64Var(&cfg.Vanish, "vanish", 0, "churn: fraction of connections (0..1) that vanish without a goodbye instead of leaving (WebSocket: TCP reset; polling: stops polling)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sioload [flags]\n\nLoad generator for the chat server's /chat Socket.IO namespace, or with -engine an Engine.IO echo server (loopback only).\n\n")
 		fs.PrintDefaults()

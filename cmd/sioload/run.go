@@ -38,6 +38,11 @@ type Config struct {
 	// socket.io-client emits at once, and so does sioload by default.
 	ConnectDelay time.Duration
 	Progress     time.Duration // interval of progress lines on stderr; 0 = none
+	// Chat is how many messages each churn connection posts to its room
+	// while open; Vanish the fraction of churn connections that drop
+	// without a goodbye (Conn.Vanish) instead of leaving.
+	Chat   int
+	Vanish float64
 }
 
 // Bounds on every run, so a typo cannot start an unbounded one.
@@ -106,6 +111,14 @@ func (c *Config) check() error {
 		return fmt.Errorf("-pong-delay %v: want 0..1s", c.PongDelay)
 	case c.ConnectDelay < 0 || c.ConnectDelay > 10*time.Second:
 		return fmt.Errorf("-connect-delay %v: want 0..10s", c.ConnectDelay)
+	case c.Scenario != "churn" && (c.Chat != 0 || c.Vanish != 0):
+		return fmt.Errorf("-chat and -vanish are for the churn scenario, not %s", c.Scenario)
+	case c.Chat < 0 || c.Chat > 100:
+		return fmt.Errorf("-chat %d: want 0..100 messages per connection", c.Chat)
+	case c.Vanish < 0 || c.Vanish > 1 || math.IsNaN(c.Vanish):
+		return fmt.Errorf("-vanish %v: want a fraction 0..1", c.Vanish)
+	case c.Chat > 0 && float64(c.N)/c.Rate/float64(c.Chat+1) < 1.0/churnChatRate:
+		return fmt.Errorf("-chat %d in %.3gs open (-n/-rate): over the server's %d messages/s per user", c.Chat, float64(c.N)/c.Rate, churnChatRate)
 	}
 	if c.Room != "" && !validRoom(c.Room) {
 		return fmt.Errorf("-room %q: want 1-32 characters of a-z, 0-9 and -", c.Room)

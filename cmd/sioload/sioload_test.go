@@ -255,6 +255,51 @@ func TestChurn(t *testing.T) {
 	}
 }
 
+// TestChurnChatVanish: churning users post to their rooms and half of them
+// vanish without a goodbye (a reset WebSocket, an abandoned polling
+// session); every one still completes, and the messages are delivered.
+func TestChurnChatVanish(t *testing.T) {
+	url := needServer(t)
+	for _, transport := range []string{"websocket", "polling"} {
+		t.Run(transport, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(url, "churn", transport, 4, 20)
+			cfg.Rate = 20 // each open 1 s, posting at 333 and 667 ms
+			cfg.Duration = time.Second
+			cfg.Chat = 2
+			cfg.Vanish = 0.5
+			res := runScenario[*ChurnResult](t, cfg)
+			if res.Started < 15 || res.Completed != res.Started || res.Failed != 0 || res.OpenAtClose != 0 {
+				t.Errorf("churn: started %d, completed %d, failed %d, open at close %d (errors %v)",
+					res.Started, res.Completed, res.Failed, res.OpenAtClose, res.Errors)
+			}
+			if res.Vanished != res.Started/2 || res.Left != res.Started-res.Vanished {
+				t.Errorf("churn: %d started, %d vanished, %d left; want half vanished", res.Started, res.Vanished, res.Left)
+			}
+			if res.ChatSent != 2*res.Started || res.ChatAcked != res.ChatSent || res.ChatRejected != 0 {
+				t.Errorf("churn: messages sent %d, acked %d, rejected %d (errors %v)", res.ChatSent, res.ChatAcked, res.ChatRejected, res.Errors)
+			}
+			if res.ChatReceived == 0 {
+				t.Errorf("churn: no room message received")
+			}
+		})
+	}
+}
+
+func TestChurnVanishes(t *testing.T) {
+	for _, f := range []float64{0, 0.25, 0.5, 1} {
+		n := 0
+		for i := range 1000 {
+			if churnVanishes(i, f) {
+				n++
+			}
+		}
+		if n != int(1000*f) {
+			t.Errorf("vanish %v: %d of 1000", f, n)
+		}
+	}
+}
+
 // TestSources spreads connections over two source addresses.
 func TestSources(t *testing.T) {
 	url := needServer(t)
@@ -336,6 +381,11 @@ func TestFlags(t *testing.T) {
 		{"-connect-delay", "-1s"},
 		{"-engine", "-scenario", "fanout"},
 		{"-engine", "-scenario", "echo"},
+		{"-chat", "1"},
+		{"-scenario", "echo", "-vanish", "0.5"},
+		{"-scenario", "churn", "-vanish", "1.5"},
+		{"-scenario", "churn", "-chat", "-1"},
+		{"-scenario", "churn", "-chat", "10"}, // 11 in 1 s: over 5/s
 		{"extra"},
 	} {
 		var stdout, stderr bytes.Buffer
