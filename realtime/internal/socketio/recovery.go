@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -80,7 +81,24 @@ type recovery struct {
 	sessions map[string]*savedSession
 	sweeper  *time.Timer
 	onExpire func(id string, data any)
+	// peak is the most events kept at once since memory was last handed
+	// back (returnMemory).
+	peak int
 }
+
+// After a burst (a churn of connections, a flood of room events) the
+// events kept for it stay live for MaxDisconnection, and the runtime has
+// no reason to collect, let alone return pages, once they expire on an
+// idle server: its GC goal was set while they were live. So when at least
+// returnAfter events were kept and the last of them (and of the kept
+// sessions) has expired, the freed memory is handed back to the system at
+// once. On a server that never goes quiet this never happens; the runtime
+// manages its heap as usual.
+const returnAfter = 4096
+
+// returnMemory is debug.FreeOSMemory: a collection, then every free page
+// returned. Replaced in tests.
+var returnMemory = debug.FreeOSMemory
 
 func newRecovery(o *RecoveryOptions) *recovery {
 	r := &recovery{max: o.MaxDisconnection, sessions: map[string]*savedSession{}}
@@ -120,6 +138,7 @@ func (r *recovery) store(offset int64, opts BroadcastOptions, msgs []*engineio.M
 	r.packets = append(r.packets, storedPacket{})
 	copy(r.packets[i+1:], r.packets[i:])
 	r.packets[i] = storedPacket{offset: offset, opts: opts, msgs: msgs, at: now}
+	r.peak = max(r.peak, len(r.packets))
 	// Per broadcast only the oldest packets are looked at; kept sessions
 	// are the sweep's.
 	r.expirePacketsLocked(now)
@@ -178,8 +197,15 @@ func (r *recovery) sweep() {
 	r.expirePacketsLocked(now)
 	gone, fn := r.expireSessionsLocked(now), r.onExpire
 	r.armLocked()
+	burstOver := r.peak >= returnAfter && len(r.packets) == 0 && len(r.sessions) == 0
+	if burstOver {
+		r.peak = 0
+	}
 	r.mu.Unlock()
 	expire(fn, gone)
+	if burstOver {
+		returnMemory() // in the timer's goroutine: nothing waits for it
+	}
 }
 
 // expire hands expired sessions to the namespace's handler.

@@ -343,3 +343,49 @@ func TestExpiredPacketsLetTheirArrayGo(t *testing.T) {
 		t.Fatalf("dropped up to %d, want 5000", r.dropped)
 	}
 }
+
+// Memory is handed back once, when the events of a burst have all
+// expired; not while any is kept, nor after a few events.
+func TestMemoryReturnedAfterABurstExpires(t *testing.T) {
+	returned := make(chan struct{}, 4)
+	prev := returnMemory
+	returnMemory = func() { returned <- struct{}{} }
+	t.Cleanup(func() { returnMemory = prev })
+
+	r := newRecovery(&RecoveryOptions{MaxDisconnection: time.Hour})
+	msgs := []*engineio.Message{engineio.NewMessageString("42[\"e\"]")}
+	age := func(keep int) {
+		r.mu.Lock()
+		for i := range r.packets[:len(r.packets)-keep] {
+			r.packets[i].at = time.Now().Add(-2 * time.Hour)
+		}
+		r.mu.Unlock()
+	}
+	for i := range returnAfter {
+		r.store(int64(i+1), BroadcastOptions{}, msgs)
+	}
+	age(1)
+	r.sweep()
+	if len(returned) != 0 {
+		t.Fatal("memory returned while an event is still kept")
+	}
+	age(0)
+	r.sweep()
+	if len(returned) != 1 {
+		t.Fatalf("returned %d times after the burst expired, want 1", len(returned))
+	}
+	// A few events later: nothing to hand back.
+	for i := range 10 {
+		r.store(int64(returnAfter+i+1), BroadcastOptions{}, msgs)
+	}
+	age(0)
+	r.sweep()
+	if len(returned) != 1 {
+		t.Fatalf("returned again after 10 events")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sweeper != nil {
+		r.sweeper.Stop()
+	}
+}
