@@ -23,15 +23,16 @@ var ErrTooManySessions = &Refusal{Status: http.StatusTooManyRequests, Message: "
 
 // refuse answers a refused handshake: a *Refusal with its status, any
 // other error 403.
-func refuse(w http.ResponseWriter, err error) {
+func (srv *Server) refuse(w http.ResponseWriter, err error) {
 	var r *Refusal
 	if !errors.As(err, &r) {
-		writeError(w, ErrForbidden, err.Error())
+		srv.reject(w, ErrForbidden, err.Error())
 		return
 	}
 	if r.RetryAfter != "" {
 		w.Header().Set("Retry-After", r.RetryAfter)
 	}
+	srv.stats.error(ErrForbidden, r.Status)
 	writeErrorStatus(w, r.Status, ErrForbidden, r.Message)
 }
 
@@ -84,7 +85,7 @@ func (srv *Server) admit(w http.ResponseWriter, r *http.Request, s *Session) boo
 	}
 	addr := srv.clientAddr(r)
 	if !srv.addrs.reserve(addr, max) {
-		refuse(w, ErrTooManySessions)
+		srv.refuse(w, ErrTooManySessions)
 		return false
 	}
 	s.addr, s.counted = addr, true

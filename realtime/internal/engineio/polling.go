@@ -19,7 +19,7 @@ func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, s *Sessio
 	s.queued = open.size()
 	if !srv.add(s) {
 		s.releaseAddr()
-		writeError(w, ErrForbidden, "Server is shutting down")
+		s.srv.reject(w, ErrForbidden, "Server is shutting down")
 		return
 	}
 	// The handshake request is the first poll and gets the open packet
@@ -40,7 +40,7 @@ func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
 	if s.expiredLocked() {
 		s.mu.Unlock()
 		s.closeNow(ReasonPingTimeout, nil)
-		writeError(w, ErrUnknownSID, "")
+		s.srv.reject(w, ErrUnknownSID, "")
 		return
 	}
 	switch {
@@ -108,7 +108,7 @@ func (s *Session) answerPollLocked(w http.ResponseWriter) {
 		// Upgraded while this poll waited: the queue belongs to the
 		// WebSocket now.
 		s.mu.Unlock()
-		writeError(w, ErrBadRequest, "")
+		s.srv.reject(w, ErrBadRequest, "")
 		return
 	case len(s.queue) == 0:
 		// Released for the upgrade.
@@ -205,6 +205,7 @@ func (s *Session) writePayload(w http.ResponseWriter, batch []entry) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+	s.srv.stats.sent.Add(uint64(len(body)))
 	if cap(*bp) <= 1<<20 {
 		payloadPool.Put(bp)
 	}
@@ -218,14 +219,14 @@ func (s *Session) refuseLocked(w http.ResponseWriter, busy bool, overlap error) 
 	switch {
 	case s.state == stateClosed:
 		s.mu.Unlock()
-		writeError(w, ErrUnknownSID, "")
+		s.srv.reject(w, ErrUnknownSID, "")
 	case s.transport != transportPolling:
 		s.mu.Unlock()
-		writeError(w, ErrBadRequest, "")
+		s.srv.reject(w, ErrBadRequest, "")
 	case busy:
 		s.mu.Unlock()
 		s.closeNow(ReasonTransportError, overlap)
-		writeError(w, ErrBadRequest, "")
+		s.srv.reject(w, ErrBadRequest, "")
 	default:
 		return false
 	}
@@ -252,6 +253,7 @@ func (s *Session) handleData(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.ContentLength > max {
 		s.closeNow(ReasonTransportError, errPayloadTooLarge)
+		s.srv.stats.error(ErrBadRequest, http.StatusRequestEntityTooLarge)
 		writePayloadTooLarge(w)
 		return
 	}
@@ -260,13 +262,15 @@ func (s *Session) handleData(w http.ResponseWriter, r *http.Request) {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			s.closeNow(ReasonTransportError, errPayloadTooLarge)
+			s.srv.stats.error(ErrBadRequest, http.StatusRequestEntityTooLarge)
 			writePayloadTooLarge(w)
 			return
 		}
 		s.closeNow(ReasonTransportError, err)
-		writeError(w, ErrBadRequest, "")
+		s.srv.reject(w, ErrBadRequest, "")
 		return
 	}
+	s.srv.stats.received.Add(uint64(len(body)))
 	var pkts []packet
 	switch {
 	case s.jsonp:
@@ -288,7 +292,7 @@ func (s *Session) handleData(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.closeNow(ReasonParseError, err)
-		writeError(w, ErrBadRequest, "")
+		s.srv.reject(w, ErrBadRequest, "")
 		return
 	}
 	h := w.Header()

@@ -110,6 +110,7 @@ type Server struct {
 	parker   parkerOnce
 	listener atomic.Pointer[pollListener] // set by Listener: polls are held (heldpoll.go)
 	addrs    addrCounts                   // open sessions per client address (admission.go)
+	stats    counters                     // stats.go
 }
 
 // NewServer returns a server with opts (zero fields take the defaults).
@@ -163,7 +164,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		eio = 3
 	}
 	if eio == 0 {
-		writeError(w, ErrUnsupportedProtocol, "")
+		srv.reject(w, ErrUnsupportedProtocol, "")
 		return
 	}
 	var transport transportKind
@@ -173,12 +174,12 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "websocket":
 		transport = transportWebSocket
 	default:
-		writeError(w, ErrTransportUnknown, "")
+		srv.reject(w, ErrTransportUnknown, "")
 		return
 	}
 	isUpgrade := isWebSocketRequest(r)
 	if transport == transportWebSocket && !isUpgrade {
-		writeError(w, ErrBadRequest, "")
+		srv.reject(w, ErrBadRequest, "")
 		return
 	}
 
@@ -189,16 +190,16 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s := srv.Session(sid)
 	if s == nil {
-		writeError(w, ErrUnknownSID, "")
+		srv.reject(w, ErrUnknownSID, "")
 		return
 	}
 	if s.eio != eio {
-		writeError(w, ErrBadRequest, "")
+		srv.reject(w, ErrBadRequest, "")
 		return
 	}
 	if transport == transportWebSocket {
 		if !srv.originAllowed(r) {
-			writeError(w, ErrForbidden, originRefused(r))
+			srv.reject(w, ErrForbidden, originRefused(r))
 			return
 		}
 		s.handleUpgrade(w, r)
@@ -210,26 +211,26 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		s.handleData(w, r)
 	default:
-		writeError(w, ErrBadRequest, "")
+		srv.reject(w, ErrBadRequest, "")
 	}
 }
 
 func (srv *Server) handshake(w http.ResponseWriter, r *http.Request, q url.Values, eio uint8, transport transportKind) {
 	if r.Method != http.MethodGet {
-		writeError(w, ErrBadHandshakeMethod, "")
+		srv.reject(w, ErrBadHandshakeMethod, "")
 		return
 	}
 	if srv.closing.Load() {
-		writeError(w, ErrForbidden, "Server is shutting down")
+		srv.reject(w, ErrForbidden, "Server is shutting down")
 		return
 	}
 	if !srv.originAllowed(r) {
-		writeError(w, ErrForbidden, originRefused(r))
+		srv.reject(w, ErrForbidden, originRefused(r))
 		return
 	}
 	if f := srv.opts.AllowRequest; f != nil {
 		if err := f(r); err != nil {
-			refuse(w, err)
+			srv.refuse(w, err)
 			return
 		}
 	}
@@ -276,6 +277,9 @@ func (srv *Server) add(s *Session) bool {
 	srv.sessions[s.id] = s
 	srv.wg.Add(1)
 	srv.count.Add(1)
+	t, v := transportIndex(s.transport), eioIndex(s.eio)
+	srv.stats.sessions[t][v].Add(1)
+	srv.stats.handshakes[t][v].Add(1)
 	return true
 }
 

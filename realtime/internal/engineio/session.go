@@ -179,6 +179,7 @@ func (s *Session) SendWith(f SendFlags, msgs ...*Message) bool {
 	}
 	if f.Volatile && !s.writableLocked() {
 		s.mu.Unlock()
+		s.srv.stats.volatile.Add(1)
 		return false
 	}
 	if f.Latest != "" && s.replaceLatestLocked(f.Latest, msgs, size) {
@@ -423,6 +424,11 @@ func (s *Session) finalize() {
 		s.reason = ReasonTransportClose
 	}
 	reason, err := s.reason, s.closeErr
+	st := &s.srv.stats
+	st.sessions[transportIndex(s.transport)][eioIndex(s.eio)].Add(-1)
+	if int(reason) < numReasons {
+		st.closes[reason].Add(1)
+	}
 	if s.timer != nil {
 		s.timer.Stop()
 	}

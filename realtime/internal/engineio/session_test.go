@@ -534,6 +534,9 @@ func TestUpgradeMovesQueue(t *testing.T) {
 	if s.Transport() != "websocket" {
 		t.Fatal(s.Transport())
 	}
+	if st := ts.Stats(); st.Upgrades != 1 || st.Sessions[StatsWebSocket][1] != 1 || st.Sessions[StatsPolling][1] != 0 || st.Handshakes[StatsPolling][1] != 1 {
+		t.Fatalf("stats after the upgrade: %+v", st)
+	}
 	s.Send(NewMessageString("after"))
 	c.expect("4after")
 	if st, body := poll(ts, "GET", q, ""); st != 400 || !strings.Contains(body, `"code":3`) {

@@ -30,6 +30,7 @@ func (s *Session) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		return
 	}
+	c.stats = &s.srv.stats
 	s.probe = c
 	s.mu.Unlock()
 	timer := time.AfterFunc(s.srv.opts.UpgradeTimeout, func() {
@@ -98,6 +99,10 @@ func (s *Session) completeUpgrade(c *wsConn) bool {
 	s.upgrading = false
 	s.ws = c
 	s.transport = transportWebSocket
+	st := &s.srv.stats
+	st.sessions[StatsPolling][eioIndex(s.eio)].Add(-1)
+	st.sessions[StatsWebSocket][eioIndex(s.eio)].Add(1)
+	st.upgrades.Add(1)
 	s.wakePollLocked() // a poll still waiting gets a 400
 	closing := s.state == stateClosing
 	if closing {

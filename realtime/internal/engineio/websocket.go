@@ -23,8 +23,9 @@ import (
 
 // wsConn is the WebSocket side of a session (or of an upgrade probe).
 type wsConn struct {
-	conn net.Conn
-	raw  syscall.RawConn // nil when conn is not a plain socket (TLS, pipes)
+	conn  net.Conn
+	raw   syscall.RawConn // nil when conn is not a plain socket (TLS, pipes)
+	stats *counters       // the server's; nil for a connection no session has
 
 	// The non-blocking write in progress; there is one writer at a time.
 	// writeFn is built once so that a write allocates nothing.
@@ -82,6 +83,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, s *Sess
 		s.releaseAddr()
 		return // gobwas answered the failed handshake
 	}
+	c.stats = &srv.stats
 	s.ws = c
 	// In the table before the open packet leaves, so that a request with
 	// the sid it carries finds the session.
@@ -302,6 +304,14 @@ func (fr *frameReader) fillOnce() error {
 
 // read reads into p directly, waiting for the socket.
 func (c *wsConn) read(p []byte) (int, error) {
+	n, err := c.readSocket(p)
+	if n > 0 && c.stats != nil {
+		c.stats.received.Add(uint64(n))
+	}
+	return n, err
+}
+
+func (c *wsConn) readSocket(p []byte) (int, error) {
 	if c.raw == nil {
 		return c.conn.Read(p)
 	}
@@ -453,6 +463,9 @@ func (c *wsConn) tryWrite(frames [][]byte) ([][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if n > 0 && c.stats != nil {
+			c.stats.sent.Add(uint64(n))
+		}
 		frames = advance(frames, n)
 		if len(frames) > 0 && n == 0 {
 			return frames, errWouldBlock
@@ -479,8 +492,11 @@ func advance(frames [][]byte, n int) [][]byte {
 func (c *wsConn) writeBlocking(frames [][]byte, timeout time.Duration) error {
 	_ = c.conn.SetWriteDeadline(time.Now().Add(timeout))
 	bufs := net.Buffers(frames)
-	_, err := bufs.WriteTo(c.conn)
+	n, err := bufs.WriteTo(c.conn)
 	_ = c.conn.SetWriteDeadline(time.Time{})
+	if n > 0 && c.stats != nil {
+		c.stats.sent.Add(uint64(n))
+	}
 	return err
 }
 
