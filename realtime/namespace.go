@@ -8,8 +8,9 @@ import (
 
 // Namespace is one Socket.IO namespace ("/", "/chat", ...).
 type Namespace struct {
-	nsp *socketio.Namespace
-	srv *Server
+	nsp    *socketio.Namespace
+	srv    *Server
+	events *eventTable
 }
 
 // ConnectError refuses a namespace connection. The client receives a
@@ -29,7 +30,7 @@ func (n *Namespace) Name() string { return n.nsp.Name() }
 // the order they were added, before the client's next packet is read.
 func (n *Namespace) Use(fn func(*Socket) error) {
 	n.nsp.Use(func(s *socketio.Socket) error {
-		err := fn(wrap(s))
+		err := fn(wrap(s, n.events))
 		var ce *ConnectError
 		if errors.As(err, &ce) {
 			return &socketio.ConnectError{Message: ce.Message, Data: ce.Data}
@@ -42,7 +43,7 @@ func (n *Namespace) Use(fn func(*Socket) error) {
 // namespace. Register the socket's event handlers inside it: the client's
 // next packet is read only once the handlers have returned.
 func (n *Namespace) OnConnection(fn func(*Socket)) {
-	n.nsp.OnConnection(func(s *socketio.Socket) { fn(wrap(s)) })
+	n.nsp.OnConnection(func(s *socketio.Socket) { fn(wrap(s, n.events)) })
 }
 
 // OnRecoveryExpired registers the handler run, with Options.Recovery, for
@@ -59,11 +60,12 @@ func (n *Namespace) OnRecoveryExpired(fn func(id string, data any)) {
 
 // Emit sends an event to every socket of the namespace.
 func (n *Namespace) Emit(event string, args ...any) {
+	n.events.counter(event).sent.Add(1)
 	_ = n.nsp.Emit(event, outgoing(args)...)
 }
 
 // To targets the sockets in room.
-func (n *Namespace) To(room string) *Broadcast { return &Broadcast{op: n.nsp.To(room)} }
+func (n *Namespace) To(room string) *Broadcast { return &Broadcast{op: n.nsp.To(room), ev: n.events} }
 
 // SocketCount is the number of sockets connected to the namespace on this node.
 func (n *Namespace) SocketCount() int { return n.nsp.Len() }
@@ -71,24 +73,28 @@ func (n *Namespace) SocketCount() int { return n.nsp.Len() }
 // Broadcast is an emission to a set of sockets, built fluently.
 type Broadcast struct {
 	op *socketio.BroadcastOperator
+	ev *eventTable
 }
 
 // To adds a room to the target set.
-func (b *Broadcast) To(room string) *Broadcast { return &Broadcast{op: b.op.To(room)} }
+func (b *Broadcast) To(room string) *Broadcast { return &Broadcast{op: b.op.To(room), ev: b.ev} }
 
 // Except leaves out the sockets in room (a socket's ID is also a room).
-func (b *Broadcast) Except(room string) *Broadcast { return &Broadcast{op: b.op.Except(room)} }
+func (b *Broadcast) Except(room string) *Broadcast {
+	return &Broadcast{op: b.op.Except(room), ev: b.ev}
+}
 
 // Volatile marks the emission as droppable for clients that cannot take it
 // at once (a write in progress, no poll waiting) instead of queueing.
-func (b *Broadcast) Volatile() *Broadcast { return &Broadcast{op: b.op.Volatile()} }
+func (b *Broadcast) Volatile() *Broadcast { return &Broadcast{op: b.op.Volatile(), ev: b.ev} }
 
 // Latest makes the emission the newest value for key: at each receiver it
 // replaces an emission with the same key still waiting to be written, so
 // the last value always arrives and none pile up (cursor positions).
-func (b *Broadcast) Latest(key string) *Broadcast { return &Broadcast{op: b.op.Latest(key)} }
+func (b *Broadcast) Latest(key string) *Broadcast { return &Broadcast{op: b.op.Latest(key), ev: b.ev} }
 
 // Emit sends the event; the packet is encoded once for all receivers.
 func (b *Broadcast) Emit(event string, args ...any) {
+	b.ev.counter(event).sent.Add(1)
 	_ = b.op.Emit(event, outgoing(args)...)
 }

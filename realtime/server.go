@@ -217,7 +217,7 @@ func (s *Server) Of(name string) *Namespace {
 	defer s.mu.Unlock()
 	n := s.namespaces[name]
 	if n == nil {
-		n = &Namespace{nsp: s.io.Of(name), srv: s}
+		n = &Namespace{nsp: s.io.Of(name), srv: s, events: &eventTable{}}
 		s.namespaces[name] = n
 	}
 	return n

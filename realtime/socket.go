@@ -16,10 +16,11 @@ type Handler func(args []any, ack Ack)
 
 // Socket is one client's connection to one namespace.
 type Socket struct {
-	s *socketio.Socket
+	s  *socketio.Socket
+	ev *eventTable // its namespace's
 }
 
-func wrap(s *socketio.Socket) *Socket { return &Socket{s: s} }
+func wrap(s *socketio.Socket, ev *eventTable) *Socket { return &Socket{s: s, ev: ev} }
 
 // ID is the socket's id, unique in the cluster; it is also a room holding
 // just this socket.
@@ -69,12 +70,19 @@ func (s *Socket) Data() any { return s.s.Data() }
 // On registers the handler for a client event. Register handlers inside
 // Namespace.OnConnection so none is missed.
 func (s *Socket) On(event string, h Handler) {
-	s.s.On(event, func(args []any, ack socketio.AckFunc) { h(args, ackOf(ack)) })
+	c := s.ev.counter(event)
+	s.s.On(event, func(args []any, ack socketio.AckFunc) {
+		c.received.Add(1)
+		h(args, ackOf(ack))
+	})
 }
 
 // OnUnknown registers the handler for events that have no On handler.
 func (s *Socket) OnUnknown(h func(event string, args []any, ack Ack)) {
-	s.s.OnAny(func(event string, args []any, ack socketio.AckFunc) { h(event, args, ackOf(ack)) })
+	s.s.OnAny(func(event string, args []any, ack socketio.AckFunc) {
+		s.ev.other.received.Add(1)
+		h(event, args, ackOf(ack))
+	})
 }
 
 func ackOf(a socketio.AckFunc) Ack {
@@ -90,17 +98,21 @@ func ackOf(a socketio.AckFunc) Ack {
 func (s *Socket) OnDisconnect(fn func(reason string)) { s.s.OnDisconnect(fn) }
 
 // Emit sends an event to this socket alone.
-func (s *Socket) Emit(event string, args ...any) { _ = s.s.Emit(event, outgoing(args)...) }
+func (s *Socket) Emit(event string, args ...any) {
+	s.ev.counter(event).sent.Add(1)
+	_ = s.s.Emit(event, outgoing(args)...)
+}
 
 // EmitWithAck sends an event to this socket alone and calls onAck with the
 // arguments of the client's acknowledgement, or with an error when none
 // comes within timeout (or the socket disconnects first).
 func (s *Socket) EmitWithAck(timeout time.Duration, onAck func(args []any, err error), event string, args ...any) {
+	s.ev.counter(event).sent.Add(1)
 	_ = s.s.EmitWithAck(timeout, onAck, event, outgoing(args)...)
 }
 
 // To targets the sockets in room, except this one.
-func (s *Socket) To(room string) *Broadcast { return &Broadcast{op: s.s.To(room)} }
+func (s *Socket) To(room string) *Broadcast { return &Broadcast{op: s.s.To(room), ev: s.ev} }
 
 // Join adds the socket to room.
 func (s *Socket) Join(room string) { s.s.Join(room) }

@@ -97,6 +97,9 @@ type Adapter struct {
 	events       *fifo // server-side event handlers, in order
 	lastLog      atomic.Int64
 
+	// For monitoring (Stats).
+	published, publishFailed, received atomic.Uint64
+
 	mu          sync.Mutex
 	requests    map[string]*request    // ours, awaiting answers
 	ackRequests map[string]*ackRequest // our broadcasts with acks
@@ -198,6 +201,7 @@ func (a *Adapter) receive(ready chan struct{}) {
 				}
 			}
 		case *goredis.Message:
+			a.received.Add(1)
 			payload := []byte(m.Payload)
 			switch {
 			case m.Pattern != "":
@@ -262,10 +266,21 @@ func (a *Adapter) publish(channel string, msg []byte) error {
 	ctx, cancel := context.WithTimeout(a.ctx, redisOpTimeout)
 	defer cancel()
 	err := a.rdb.Publish(ctx, channel, msg).Err()
-	if err != nil && a.ctx.Err() == nil {
-		a.logError("publish", err)
+	if err != nil {
+		a.publishFailed.Add(1)
+		if a.ctx.Err() == nil {
+			a.logError("publish", err)
+		}
+	} else {
+		a.published.Add(1)
 	}
 	return err
+}
+
+// Stats are the adapter's Redis counters: messages published (and
+// publishes that failed) and messages received on its channels.
+func (a *Adapter) Stats() (published, publishFailed, received uint64) {
+	return a.published.Load(), a.publishFailed.Load(), a.received.Load()
 }
 
 // ServerCount is the number of servers subscribed to the namespace's

@@ -109,6 +109,17 @@ type Adapter interface {
 	Close()
 }
 
+// RoomStats counts the rooms of this server's sockets (each socket's own
+// room left out) and their memberships.
+func (a *MemoryAdapter) RoomStats() (rooms, members int) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	for _, m := range a.rooms {
+		members += len(m)
+	}
+	return len(a.rooms), members
+}
+
 // MemoryAdapter keeps rooms in memory, for one server.
 type MemoryAdapter struct {
 	nsp *Namespace

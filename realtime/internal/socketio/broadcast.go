@@ -118,6 +118,9 @@ func (b *BroadcastOperator) EmitWithAck(timeout time.Duration, fn func(answers [
 	timer := time.AfterFunc(timeout, func() {
 		mu.Lock()
 		defer mu.Unlock()
+		if !done {
+			b.nsp.ackTimeouts.Add(1)
+		}
 		finish(ErrAckTimeout)
 	})
 	opts := b.opts

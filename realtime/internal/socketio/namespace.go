@@ -32,6 +32,27 @@ type Namespace struct {
 	middleware   []func(*Socket) error
 	onConnection []func(*Socket)
 	serverSide   map[string]EventHandler
+
+	connects    atomic.Uint64 // sockets that joined, recovered ones included
+	ackTimeouts atomic.Uint64 // acknowledgements the server waited for in vain
+}
+
+// NamespaceStats is a snapshot of a namespace's counters on this server.
+type NamespaceStats struct {
+	Sockets     int    // connected now
+	Connects    uint64 // sockets that joined so far
+	Rooms       int    // rooms with a member here (a socket's own room left out)
+	Members     int    // memberships of those rooms
+	AckTimeouts uint64 // acknowledgements asked of clients that did not come in time
+}
+
+// Stats returns the namespace's counters.
+func (n *Namespace) Stats() NamespaceStats {
+	st := NamespaceStats{Sockets: n.Len(), Connects: n.connects.Load(), AckTimeouts: n.ackTimeouts.Load()}
+	if rs, ok := n.adapter.(interface{ RoomStats() (int, int) }); ok {
+		st.Rooms, st.Members = rs.RoomStats()
+	}
+	return st
 }
 
 func newNamespace(s *Server, name string) *Namespace {
@@ -172,6 +193,7 @@ func (n *Namespace) admit(s *Socket) error {
 }
 
 func (n *Namespace) add(s *Socket) {
+	n.connects.Add(1)
 	n.mu.Lock()
 	n.sockets[s.id] = s
 	n.mu.Unlock()

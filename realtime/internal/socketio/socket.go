@@ -206,6 +206,7 @@ func (s *Socket) registerAck(id int64, timeout time.Duration, fn func([]any, err
 	if timeout > 0 {
 		pa.timer = time.AfterFunc(timeout, func() {
 			if s.takeAck(id) != nil {
+				s.nsp.ackTimeouts.Add(1)
 				fn(nil, ErrAckTimeout)
 			}
 		})
