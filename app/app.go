@@ -21,6 +21,7 @@ import (
 	"github.com/socketio-go/chatserver/chat"
 	"github.com/socketio-go/chatserver/config"
 	"github.com/socketio-go/chatserver/handlers"
+	"github.com/socketio-go/chatserver/metrics"
 	"github.com/socketio-go/chatserver/realtime"
 	"github.com/socketio-go/chatserver/static"
 	"github.com/socketio-go/chatserver/templates"
@@ -32,6 +33,7 @@ type App struct {
 	log      *slog.Logger
 	rt       *realtime.Server
 	store    *backends
+	metrics  *metrics.Metrics // nil with --metrics=false
 	handler  http.Handler
 	ready    atomic.Bool
 	redisOK  atomic.Bool
@@ -48,7 +50,13 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		stopBg()
 		return nil, err
 	}
-	svc := chat.NewService(b.names, b.presence, b.history)
+	var m *metrics.Metrics
+	var history chat.History = b.history
+	if cfg.Metrics {
+		m = metrics.New()
+		history = m.History(history)
+	}
+	svc := chat.NewService(b.names, b.presence, history)
 
 	opts := realtime.Options{
 		PingInterval:   cfg.PingInterval,
@@ -74,7 +82,10 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	nsp := rt.Of(handlers.ChatNamespace)
 	events.Attach(nsp)
 
-	a := &App{cfg: cfg, log: log, rt: rt, store: b, stopBg: stopBg}
+	if m != nil {
+		m.Register(rt)
+	}
+	a := &App{cfg: cfg, log: log, rt: rt, store: b, metrics: m, stopBg: stopBg}
 	r, err := a.routes(svc)
 	if err != nil {
 		a.closeStorage()
@@ -117,6 +128,9 @@ func (a *App) routes(svc *chat.Service) (*gin.Engine, error) {
 	api := handlers.API{Chat: svc}
 	r.GET("/api/rooms", api.Rooms)
 	r.GET("/api/rooms/:room/messages", api.Messages)
+	if a.metrics != nil && a.cfg.MetricsAddr == "" {
+		r.GET("/metrics", gin.WrapH(a.metrics.Handler()))
+	}
 	return r, nil
 }
 
@@ -178,16 +192,40 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	var msrv *http.Server
+	if a.metrics != nil && a.cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+		if err != nil {
+			a.closeStorage()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.metrics.Handler())
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: a.cfg.HTTPIdleTimeout}
+		a.log.Info("metrics listening", "addr", mln.Addr().String())
+		go func() {
+			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
 	go func() { errc <- srv.Serve(a.rt.Listener(ln)) }()
 
 	select {
 	case err := <-errc:
+		if msrv != nil {
+			_ = msrv.Close()
+		}
 		a.closeStorage()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	return a.Shutdown(srv)
+	err := a.Shutdown(srv)
+	if msrv != nil {
+		_ = msrv.Close() // scraped until the app itself has stopped
+	}
+	return err
 }
 
 // Shutdown marks the node not ready, refuses new sessions, closes every

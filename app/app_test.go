@@ -90,6 +90,7 @@ func TestRoutes(t *testing.T) {
 		{"/socket.io/?EIO=9&transport=polling", `"Unsupported protocol version"`, "application/json", 400},
 		{"/socket.io/?EIO=4&transport=carrier-pigeon", `"Transport unknown"`, "application/json", 400},
 		{"/no/such/page", "404", "text/plain", 404},
+		{"/metrics", "socketio_engine_sessions{", "text/plain", 200},
 	} {
 		status, h, body := get(t, base+tc.path)
 		if status != tc.status || !strings.Contains(body, tc.contains) || !strings.HasPrefix(h.Get("Content-Type"), tc.contentType) {

@@ -59,6 +59,10 @@ type Config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For/-Proto/-Host
 	// are believed (client address, same-origin test).
 	TrustedProxies []netip.Prefix
+	// Metrics serves GET /metrics (Prometheus); MetricsAddr, when set,
+	// serves it on a listener of its own instead of the app's.
+	Metrics     bool
+	MetricsAddr string
 }
 
 // setting is one flag with its environment fallback.
@@ -82,6 +86,8 @@ var settings = []setting{
 	{"max-sessions-per-address", "MAX_SESSIONS_PER_ADDRESS", "most Socket.IO connections one client address may hold (HTTP 429 beyond); 0: no limit"},
 	{"max-pending-connections", "MAX_PENDING_CONNECTIONS", "most connections that have not joined a namespace yet (HTTP 503 beyond); 0: no limit"},
 	{"trusted-proxies", "TRUSTED_PROXIES", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For, -Proto and -Host are believed"},
+	{"metrics", "METRICS", "serve Prometheus metrics at GET /metrics"},
+	{"metrics-addr", "METRICS_ADDR", "serve /metrics on this address instead of --addr (to keep it private); empty: on --addr"},
 }
 
 // Parse reads args (without the program name), falling back to getenv for
@@ -106,6 +112,8 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	fs.IntVar(&c.MaxSessionsPerAddr, "max-sessions-per-address", DefaultMaxSessionsPerAddr, usage("max-sessions-per-address"))
 	fs.IntVar(&c.MaxPending, "max-pending-connections", DefaultMaxPending, usage("max-pending-connections"))
 	fs.StringVar(&proxies, "trusted-proxies", "", usage("trusted-proxies"))
+	fs.BoolVar(&c.Metrics, "metrics", true, usage("metrics"))
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", usage("metrics-addr"))
 
 	// Environment first, so that explicit flags override it.
 	for _, s := range settings {
@@ -186,6 +194,9 @@ func (c Config) validate() error {
 	if c.MaxSessionsPerAddr < 0 || c.MaxPending < 0 {
 		errs = append(errs, errors.New("--max-sessions-per-address and --max-pending-connections must not be negative (0: no limit)"))
 	}
+	if c.MetricsAddr != "" && !c.Metrics {
+		errs = append(errs, errors.New("--metrics-addr needs --metrics"))
+	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
 	}
@@ -217,9 +228,16 @@ func (c Config) Print(w io.Writer) {
 		}
 		proxies = strings.Join(l, ",")
 	}
-	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s http-read-timeout=%s http-idle-timeout=%s max-sessions-per-address=%s max-pending-connections=%s trusted-proxies=%s\n",
+	metrics := "off"
+	switch {
+	case c.Metrics && c.MetricsAddr != "":
+		metrics = c.MetricsAddr + "/metrics"
+	case c.Metrics:
+		metrics = "/metrics"
+	}
+	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s http-read-timeout=%s http-idle-timeout=%s max-sessions-per-address=%s max-pending-connections=%s trusted-proxies=%s metrics=%s\n",
 		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout, recovery, redis, c.HTTPReadTimeout, c.HTTPIdleTimeout,
-		limit(c.MaxSessionsPerAddr), limit(c.MaxPending), proxies)
+		limit(c.MaxSessionsPerAddr), limit(c.MaxPending), proxies, metrics)
 }
 
 func limit(n int) string {

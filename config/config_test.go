@@ -75,6 +75,7 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{args: []string{"--trusted-proxies", "10.0.0.0/8,nginx"}, want: `--trusted-proxies: "nginx" is neither an IP address nor a CIDR`},
 		{args: []string{"--max-sessions-per-address", "-1"}, want: "must not be negative"},
 		{env: map[string]string{"MAX_PENDING_CONNECTIONS": "many"}, want: "MAX_PENDING_CONNECTIONS"},
+		{args: []string{"--metrics=false", "--metrics-addr", "127.0.0.1:9100"}, want: "--metrics-addr needs --metrics"},
 	} {
 		_, err := Parse(tc.args, env(tc.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -107,7 +108,7 @@ func TestPrintShowsEverySetting(t *testing.T) {
 	var b strings.Builder
 	c.Print(&b)
 	for _, want := range []string{"addr=:8080", "same origin only", "max-payload=1048576", "data=data", "ping-interval=25s", "http-read-timeout=1m0s", "http-idle-timeout=1m0s",
-		"max-sessions-per-address=1000", "max-pending-connections=2048", "trusted-proxies=none"} {
+		"max-sessions-per-address=1000", "max-pending-connections=2048", "trusted-proxies=none", "metrics=/metrics"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("Print output %q lacks %q", b.String(), want)
 		}
