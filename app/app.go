@@ -70,6 +70,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		Recovery:         cfg.RecoveryWindow > 0,
 		MaxDisconnection: cfg.RecoveryWindow,
 
+		Logger:             log,
 		MaxSessionsPerAddr: cfg.MaxSessionsPerAddr,
 		MaxPending:         cfg.MaxPending,
 		TrustedProxies:     cfg.TrustedProxies,
@@ -265,11 +266,21 @@ func (a *App) closeStorage() {
 	}
 }
 
+// NewLogger is the process's logger: --log-format text (logfmt) or json,
+// at --log-level.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
 // Run is the whole program after flag parsing: build, listen, serve until
 // ctx ends. It returns the process exit code.
 func Run(ctx context.Context, cfg config.Config, stdout io.Writer) int {
 	gin.SetMode(gin.ReleaseMode)
-	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := NewLogger(cfg, stdout)
 	cfg.Print(stdout)
 	raiseOpenFiles(log)
 	a, err := New(cfg, log)

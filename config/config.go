@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -63,6 +64,9 @@ type Config struct {
 	// serves it on a listener of its own instead of the app's.
 	Metrics     bool
 	MetricsAddr string
+	// LogLevel is debug, info, warn or error; LogFormat text or json.
+	LogLevel  slog.Level
+	LogFormat string
 }
 
 // setting is one flag with its environment fallback.
@@ -88,6 +92,8 @@ var settings = []setting{
 	{"trusted-proxies", "TRUSTED_PROXIES", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For, -Proto and -Host are believed"},
 	{"metrics", "METRICS", "serve Prometheus metrics at GET /metrics"},
 	{"metrics-addr", "METRICS_ADDR", "serve /metrics on this address instead of --addr (to keep it private); empty: on --addr"},
+	{"log-level", "LOG_LEVEL", "debug, info (one line per connection and disconnection), warn or error"},
+	{"log-format", "LOG_FORMAT", "text (logfmt) or json"},
 }
 
 // Parse reads args (without the program name), falling back to getenv for
@@ -114,6 +120,9 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	fs.StringVar(&proxies, "trusted-proxies", "", usage("trusted-proxies"))
 	fs.BoolVar(&c.Metrics, "metrics", true, usage("metrics"))
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", usage("metrics-addr"))
+	c.LogLevel = slog.LevelInfo
+	fs.TextVar(&c.LogLevel, "log-level", &c.LogLevel, usage("log-level"))
+	fs.StringVar(&c.LogFormat, "log-format", "text", usage("log-format"))
 
 	// Environment first, so that explicit flags override it.
 	for _, s := range settings {
@@ -194,6 +203,9 @@ func (c Config) validate() error {
 	if c.MaxSessionsPerAddr < 0 || c.MaxPending < 0 {
 		errs = append(errs, errors.New("--max-sessions-per-address and --max-pending-connections must not be negative (0: no limit)"))
 	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q must be text or json", c.LogFormat))
+	}
 	if c.MetricsAddr != "" && !c.Metrics {
 		errs = append(errs, errors.New("--metrics-addr needs --metrics"))
 	}
@@ -235,9 +247,9 @@ func (c Config) Print(w io.Writer) {
 	case c.Metrics:
 		metrics = "/metrics"
 	}
-	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s http-read-timeout=%s http-idle-timeout=%s max-sessions-per-address=%s max-pending-connections=%s trusted-proxies=%s metrics=%s\n",
+	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s http-read-timeout=%s http-idle-timeout=%s max-sessions-per-address=%s max-pending-connections=%s trusted-proxies=%s metrics=%s log-level=%s log-format=%s\n",
 		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout, recovery, redis, c.HTTPReadTimeout, c.HTTPIdleTimeout,
-		limit(c.MaxSessionsPerAddr), limit(c.MaxPending), proxies, metrics)
+		limit(c.MaxSessionsPerAddr), limit(c.MaxPending), proxies, metrics, strings.ToLower(c.LogLevel.String()), c.LogFormat)
 }
 
 func limit(n int) string {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -76,11 +77,23 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{args: []string{"--max-sessions-per-address", "-1"}, want: "must not be negative"},
 		{env: map[string]string{"MAX_PENDING_CONNECTIONS": "many"}, want: "MAX_PENDING_CONNECTIONS"},
 		{args: []string{"--metrics=false", "--metrics-addr", "127.0.0.1:9100"}, want: "--metrics-addr needs --metrics"},
+		{args: []string{"--log-format", "xml"}, want: `--log-format "xml" must be text or json`},
+		{env: map[string]string{"LOG_LEVEL": "loud"}, want: "LOG_LEVEL"},
 	} {
 		_, err := Parse(tc.args, env(tc.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Parse(%v, %v) = %v, want error mentioning %q", tc.args, tc.env, err, tc.want)
 		}
+	}
+}
+
+func TestLogSettings(t *testing.T) {
+	c, err := Parse([]string{"--log-level", "debug"}, env(map[string]string{"LOG_FORMAT": "json", "LOG_LEVEL": "error"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogLevel != slog.LevelDebug || c.LogFormat != "json" {
+		t.Fatalf("level %v format %q", c.LogLevel, c.LogFormat)
 	}
 }
 
@@ -108,7 +121,8 @@ func TestPrintShowsEverySetting(t *testing.T) {
 	var b strings.Builder
 	c.Print(&b)
 	for _, want := range []string{"addr=:8080", "same origin only", "max-payload=1048576", "data=data", "ping-interval=25s", "http-read-timeout=1m0s", "http-idle-timeout=1m0s",
-		"max-sessions-per-address=1000", "max-pending-connections=2048", "trusted-proxies=none", "metrics=/metrics"} {
+		"max-sessions-per-address=1000", "max-pending-connections=2048", "trusted-proxies=none", "metrics=/metrics",
+		"log-level=info", "log-format=text"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("Print output %q lacks %q", b.String(), want)
 		}

@@ -1,7 +1,10 @@
 package realtime
 
 import (
+	"context"
 	"errors"
+	"log/slog"
+	"time"
 
 	"github.com/socketio-go/chatserver/realtime/internal/socketio"
 )
@@ -97,4 +100,21 @@ func (b *Broadcast) Latest(key string) *Broadcast { return &Broadcast{op: b.op.L
 func (b *Broadcast) Emit(event string, args ...any) {
 	b.ev.counter(event).sent.Add(1)
 	_ = b.op.Emit(event, outgoing(args)...)
+}
+
+// logConnections logs every socket that joins n and leaves it.
+func (n *Namespace) logConnections(log *slog.Logger) {
+	n.nsp.OnConnection(func(s *socketio.Socket) {
+		start := time.Now()
+		attrs := func(extra ...slog.Attr) []slog.Attr {
+			return append([]slog.Attr{slog.String("sid", s.ID()), slog.String("namespace", n.Name()),
+				slog.String("transport", s.Transport()), slog.Int("protocol", s.Conn().Protocol())}, extra...)
+		}
+		ctx := context.Background()
+		log.LogAttrs(ctx, slog.LevelInfo, "socket connected", attrs(slog.Bool("recovered", s.Recovered()))...)
+		s.OnDisconnect(func(reason string) {
+			log.LogAttrs(ctx, slog.LevelInfo, "socket disconnected", attrs(slog.String("reason", reason),
+				slog.Duration("duration", time.Since(start).Round(time.Millisecond)))...)
+		})
+	})
 }

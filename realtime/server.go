@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -76,6 +77,10 @@ type Options struct {
 	// ClientFiles, when set, is served at Path/<name> for GET requests whose
 	// name is a regular file in it (socket.io.js, socket.io.min.js, ...).
 	ClientFiles fs.FS
+	// Logger, when set, gets one Info line per socket connected to a
+	// namespace and one per disconnection (sid, namespace, transport,
+	// protocol, reason, duration); never payloads.
+	Logger *slog.Logger
 	// MaxSessionsPerAddr bounds the connections of one client address: a
 	// handshake over it is answered HTTP 429 {"code":4,"message":"Too
 	// many sessions from this address"} with Retry-After. 0: no limit.
@@ -218,6 +223,9 @@ func (s *Server) Of(name string) *Namespace {
 	n := s.namespaces[name]
 	if n == nil {
 		n = &Namespace{nsp: s.io.Of(name), srv: s, events: &eventTable{}}
+		if log := s.opts.Logger; log != nil {
+			n.logConnections(log)
+		}
 		s.namespaces[name] = n
 	}
 	return n
