@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -90,15 +91,21 @@ type recovery struct {
 // events kept for it stay live for MaxDisconnection, and the runtime has
 // no reason to collect, let alone return pages, once they expire on an
 // idle server: its GC goal was set while they were live. So when at least
-// returnAfter events were kept and the last of them (and of the kept
-// sessions) has expired, the freed memory is handed back to the system at
-// once. On a server that never goes quiet this never happens; the runtime
-// manages its heap as usual.
+// returnAfter events were kept and all but a sixteenth of that peak has
+// expired, the freed memory is handed back to the system at once. (Not
+// all: the kept sessions of a burst expire with it, and the application
+// tells their rooms, which keeps a few new events for another window.) On
+// a server whose traffic stays up this never happens; the runtime manages
+// its heap as usual.
 const returnAfter = 4096
 
-// returnMemory is debug.FreeOSMemory: a collection, then every free page
-// returned. Replaced in tests.
-var returnMemory = debug.FreeOSMemory
+// returnMemory collects twice, then returns every free page: what sits in
+// sync.Pools (the transport's buffers) survives one collection as the
+// pools' victims and is freed by the second. Replaced in tests.
+var returnMemory = func() {
+	runtime.GC()
+	debug.FreeOSMemory()
+}
 
 func newRecovery(o *RecoveryOptions) *recovery {
 	r := &recovery{max: o.MaxDisconnection, sessions: map[string]*savedSession{}}
@@ -138,7 +145,7 @@ func (r *recovery) store(offset int64, opts BroadcastOptions, msgs []*engineio.M
 	r.packets = append(r.packets, storedPacket{})
 	copy(r.packets[i+1:], r.packets[i:])
 	r.packets[i] = storedPacket{offset: offset, opts: opts, msgs: msgs, at: now}
-	r.peak = max(r.peak, len(r.packets))
+	r.peak = max(r.peak, len(r.packets)+len(r.sessions))
 	// Per broadcast only the oldest packets are looked at; kept sessions
 	// are the sweep's.
 	r.expirePacketsLocked(now)
@@ -197,9 +204,10 @@ func (r *recovery) sweep() {
 	r.expirePacketsLocked(now)
 	gone, fn := r.expireSessionsLocked(now), r.onExpire
 	r.armLocked()
-	burstOver := r.peak >= returnAfter && len(r.packets) == 0 && len(r.sessions) == 0
+	kept := len(r.packets) + len(r.sessions)
+	burstOver := r.peak >= returnAfter && kept <= r.peak/16
 	if burstOver {
-		r.peak = 0
+		r.peak = kept
 	}
 	r.mu.Unlock()
 	expire(fn, gone)
