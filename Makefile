@@ -19,8 +19,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 assets: node_modules/.package-lock.json
 	node scripts/copy-client-bundles.js
 
+# staticcheck is pinned in go.mod (tool directive): no install step.
 vet:
 	go vet ./...
+	go tool staticcheck ./...
 	@out=$$(gofmt -l $$(go list -f '{{.Dir}}' ./...)); test -z "$$out" || { echo "gofmt needed: $$out"; exit 1; }
 
 test: build vet test-go test-node

@@ -6,11 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -81,7 +82,6 @@ func (r *recorder) nextClose(t *testing.T) closeEvent {
 type testServer struct {
 	*Server
 	rec      *recorder
-	mu       sync.Mutex
 	sessions chan *Session
 }
 
@@ -195,7 +195,21 @@ func (c *pipeClient) send(text string) { c.t.Helper(); c.sendFrame(ws.OpText, []
 // frame reads the next frame from the server.
 func (c *pipeClient) frame() (ws.Frame, error) {
 	_ = c.conn.SetReadDeadline(time.Now().Add(waitFor))
-	return ws.ReadFrame(c.br)
+	h, err := ws.ReadHeader(c.br)
+	if err != nil {
+		return ws.Frame{}, err
+	}
+	if h.Length > 1<<24 {
+		return ws.Frame{}, fmt.Errorf("a frame of %d bytes", h.Length)
+	}
+	payload := make([]byte, h.Length)
+	if _, err := io.ReadFull(c.br, payload); err != nil {
+		return ws.Frame{}, err
+	}
+	if h.Masked {
+		ws.Cipher(payload, h.Mask, 0)
+	}
+	return ws.Frame{Header: h, Payload: payload}, nil
 }
 
 // recv returns the next text packet.

@@ -188,7 +188,7 @@ func TestMessageFrames(t *testing.T) {
 		t.Errorf("v3 binary frame = %x, want %x", b.wsFrame(3), want)
 	}
 	// Frames are built once and shared.
-	if &b.wsFrame(4)[0] != &b.wsFrame(4)[0] {
+	if f1, f2 := b.wsFrame(4), b.wsFrame(4); &f1[0] != &f2[0] {
 		t.Error("binary frame built twice")
 	}
 	long := NewMessage(bytes.Repeat([]byte("x"), 70000))

@@ -190,10 +190,11 @@ var (
 // what is buffered are read straight into their own slice.
 const readBufSize = 4096
 
-var readBufPool = sync.Pool{New: func() any { return make([]byte, readBufSize) }}
+// The pool holds array pointers: putting one back allocates nothing.
+var readBufPool = sync.Pool{New: func() any { return new([readBufSize]byte) }}
 
-func getReadBuf() []byte  { return readBufPool.Get().([]byte) }
-func putReadBuf(b []byte) { readBufPool.Put(b[:readBufSize]) } //nolint:staticcheck // a slice header is fine here
+func getReadBuf() []byte  { return readBufPool.Get().(*[readBufSize]byte)[:] }
+func putReadBuf(b []byte) { readBufPool.Put((*[readBufSize]byte)(b[:readBufSize])) }
 
 // frameReader is an io.Reader over a connection that holds a buffer only
 // while it has unread bytes in it.

@@ -362,10 +362,7 @@ func (c *client) closeSockets(reason string) {
 	c.mu.Lock()
 	c.closed = true
 	c.stopTimerLocked()
-	all := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		all = append(all, s)
-	}
+	all := append([]*Socket(nil), c.sockets...)
 	c.mu.Unlock()
 	for _, s := range all {
 		s.onClose(reason)
@@ -381,10 +378,7 @@ func (c *client) OnClose(_ *engineio.Session, reason engineio.Reason, _ error) {
 // connection gets a DISCONNECT, then the connection closes.
 func (c *client) disconnectAll() {
 	c.mu.Lock()
-	all := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		all = append(all, s)
-	}
+	all := append([]*Socket(nil), c.sockets...)
 	c.mu.Unlock()
 	for _, s := range all {
 		s.sendDisconnect()
