@@ -7,7 +7,6 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
-const WebSocket = require('ws');
 const io4 = require('sio-client-4');
 const { within, delay } = require('../lib/wait');
 const { call } = require('../lib/events');
@@ -113,34 +112,36 @@ function expectJSON(res, status, body, what) {
   assert.deepEqual(JSON.parse(res.body), body, `${what}: body`);
 }
 
-// wsOpen connects a WebSocket (the ws package) to the Engine.IO endpoint and
-// resolves once the server's open packet arrived. w.msgs holds every text
-// message received; w.closed resolves with {code, reason, at} when the
-// connection ends; w.wait(pred) resolves with the next message matching.
-function wsOpen(port, { headers, maxPayload = 4 * MiB } = {}) {
-  const w = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, { headers, maxPayload });
-  w.msgs = [];
+// wsOpen opens an Engine.IO WebSocket (rawWs) and resolves once the
+// server's open packet arrived. w.msgs holds every text message received;
+// w.send(text) sends one; w.closed resolves with {code, at} when the
+// connection ends (the close frame's code, 1006 without one); w.isOpen()
+// tells whether it has not; w.wait(pred) resolves with the first message
+// matching; w.close() ends it from this side.
+async function wsOpen(port) {
+  const s = await rawWs(port);
   const waiters = [];
-  w.on('message', (d) => {
-    const m = d.toString();
-    w.msgs.push(m);
+  const f = wsFrames(s, (m) => {
     for (const x of waiters.splice(0)) {
       if (x.pred(m)) x.res(m);
       else waiters.push(x);
     }
   });
-  w.on('error', () => {}); // the close event says what happened
-  w.closed = new Promise((res) => w.on('close', (code, reason) => res({ code, reason: reason.toString(), at: Date.now() })));
-  w.wait = (pred, what = 'a message') => within(new Promise((res) => {
-    const m = w.msgs.find(pred);
-    if (m) res(m);
-    else waiters.push({ pred, res });
-  }), what);
-  return within(new Promise((res, rej) => {
-    w.once('unexpected-response', (_, r) => rej(new Error('upgrade refused: ' + r.statusCode)));
-    w.closed.then((c) => rej(new Error('closed before open: ' + c.code)));
-    w.once('open', () => res(w));
-  }), 'websocket open').then(() => w.wait((m) => m[0] === '0', 'Engine.IO open packet')).then(() => w);
+  let ended = false;
+  const w = {
+    msgs: f.texts,
+    closed: f.close.then((code) => ((ended = true), { code: code ?? 1006, at: Date.now() })),
+    send: (text) => s.write(wsFrame(text)),
+    isOpen: () => !ended && !s.destroyed,
+    close: () => s.end(wsFrame('1')),
+    wait: (pred, what = 'a message') => within(new Promise((res) => {
+      const m = f.texts.find(pred);
+      if (m) res(m);
+      else waiters.push({ pred, res });
+    }), what),
+  };
+  await w.wait((m) => m[0] === '0', 'Engine.IO open packet');
+  return w;
 }
 
 // wsFrame is one masked client text frame, as a browser would send it.
@@ -164,7 +165,8 @@ function wsFrame(text) {
 }
 
 // rawWs upgrades a node:net connection to an Engine.IO WebSocket and resolves
-// with the socket once the 101 arrived (the open packet may follow).
+// with the socket once the 101 arrived; s.head holds what came after it in
+// the same read (the first frames), for the caller's frame reader.
 function rawWs(port) {
   return within(new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1');
@@ -182,8 +184,9 @@ function rawWs(port) {
         if (buf.includes('\r\n\r\n')) {
           s.off('data', onData);
           s.off('error', reject);
-          if (!buf.startsWith('HTTP/1.1 101')) reject(new Error('upgrade refused: ' + buf.split('\r\n')[0]));
-          else resolve(s);
+          if (!buf.startsWith('HTTP/1.1 101')) return reject(new Error('upgrade refused: ' + buf.split('\r\n')[0]));
+          s.head = Buffer.from(buf.slice(buf.indexOf('\r\n\r\n') + 4), 'latin1');
+          resolve(s);
         }
       };
       s.on('data', onData);
@@ -192,14 +195,15 @@ function rawWs(port) {
 }
 
 // wsFrames collects the server's (unmasked) frames on a raw WebSocket:
-// r.texts gets each text frame, r.close resolves with the close frame's code
-// (or null when the connection ended without one).
-function wsFrames(s) {
+// r.texts gets each text frame (and onText is called with it), r.close
+// resolves with the close frame's code (or null when the connection ended
+// without one).
+function wsFrames(s, onText = () => {}) {
   const r = { texts: [], bytes: 0 };
   let buf = Buffer.alloc(0);
   let closeRes;
   r.close = new Promise((res) => (closeRes = res));
-  s.on('data', (d) => {
+  const onData = (d) => {
     r.bytes += d.length;
     buf = Buffer.concat([buf, d]);
     for (;;) {
@@ -219,10 +223,15 @@ function wsFrames(s) {
       const op = buf[0] & 0x0f;
       const payload = buf.subarray(off, off + len);
       buf = buf.subarray(off + len);
-      if (op === 1) r.texts.push(payload.toString());
+      if (op === 1) {
+        r.texts.push(payload.toString());
+        onText(r.texts[r.texts.length - 1]);
+      }
       if (op === 8) closeRes(payload.length >= 2 ? payload.readUInt16BE(0) : null);
     }
-  });
+  };
+  s.on('data', onData);
+  if (s.head && s.head.length) onData(s.head);
   s.on('close', () => closeRes(null));
   s.on('error', () => {});
   return r;
