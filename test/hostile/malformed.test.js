@@ -39,6 +39,16 @@ test('malformed Engine.IO requests get Engine.IO JSON errors', async () => {
   await h.normalUser(srv.url);
 });
 
+test('a JSONP callback index keeps only its digits', async () => {
+  const p = srv.port;
+  const res = await h.raw(p, h.get(p, EIO + '&j=alert(document.cookie)//'));
+  assert.equal(res.status, 200);
+  assert.match(res.headers['content-type'], /^text\/javascript/);
+  assert.match(res.body, /^___eio\[\d*\]\("0\{/);
+  assert.doesNotMatch(res.body, /alert|cookie/);
+  await h.normalUser(srv.url);
+});
+
 test('a garbage polling body or an invalid packet type is 400 Bad request and ends the session', async () => {
   const p = srv.port;
   for (const body of ['garbage', '9hello', 'x', '', '4a\x1e9zz', '\x1e\x1e']) {
