@@ -80,7 +80,8 @@ function parse(buf) {
   }
 }
 
-// get and post build HTTP/1.1 requests with Connection: close.
+// get and post build HTTP/1.1 requests with Connection: close (a header
+// given as null is left out).
 function get(port, path, headers = {}) {
   return head('GET', port, path, headers) + '\r\n';
 }
