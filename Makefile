@@ -38,10 +38,11 @@ test-go:
 test-image:
 	go test -count=1 -v -timeout 10m ./test/container
 
-# Real socket.io-client generations, Chromium, Node socket.io nodes and a
-# three-node cluster behind nginx, against the built binary.
+# Real socket.io-client generations, Chromium, Node socket.io nodes, a
+# three-node cluster behind nginx, and hostile input (malformed, oversized,
+# slow, flooding, a 2,000-member room), against the built binary.
 test-node: build
-	CHAT_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 test/chat/ test/browser/ test/interop/ test/cluster/
+	CHAT_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 test/chat/ test/browser/ test/interop/ test/cluster/ test/hostile/
 
 # Not part of test: SOAK_SECONDS (default 300) of WebSocket and polling
 # churn against the built binary, then a bounded wait for RSS, descriptors
