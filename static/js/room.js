@@ -153,6 +153,7 @@
 
   socket.on('disconnect', function (reason) {
     state.session++;
+    state.heldMemberEvents = null;
     state.wasRegistered = state.registered;
     state.wasJoined = state.joined;
     state.registered = false;
@@ -353,10 +354,16 @@
 
   function join() {
     var session = state.session;
+    // Member events that arrive before the answer (others joining or
+    // leaving at the same moment) may be missing from its member list:
+    // they are held and applied on top of it.
+    state.heldMemberEvents = [];
     emitAck('join', { room: ROOM }, function (res) {
       if (session !== state.session) {
         return;
       }
+      var held = state.heldMemberEvents || [];
+      state.heldMemberEvents = null;
       if (!res.ok) {
         C.showError(res.error);
         return;
@@ -365,6 +372,9 @@
       state.joined = true;
       state.everJoined = true;
       setMembers(res.members || []);
+      for (var i = 0; i < held.length; i++) {
+        held[i]();
+      }
       mergeHistory(res.history || [], first);
       pruneCursors();
       enableComposer();
@@ -451,8 +461,25 @@
     return state.joined || state.wasJoined;
   }
 
-  socket.on('joined', function (ev) {
-    if (!ev || ev.room !== ROOM || !ev.user || !inRoom()) {
+  // memberEvent handles a member event, or holds it while a join waits
+  // for its answer (join).
+  function memberEvent(handle) {
+    return function (ev) {
+      if (!ev || ev.room !== ROOM || !ev.user) {
+        return;
+      }
+      if (state.heldMemberEvents) {
+        state.heldMemberEvents.push(function () {
+          handle(ev);
+        });
+        return;
+      }
+      handle(ev);
+    };
+  }
+
+  socket.on('joined', memberEvent(function (ev) {
+    if (!inRoom()) {
       return;
     }
     var id = String(ev.user.id);
@@ -462,12 +489,12 @@
     if (isNew) {
       addNotice(ev.user.name + ' joined');
     }
-  });
+  }));
 
   // away: a member's connection dropped; the server keeps them in the room
   // for a while in case they come back (back), else they leave (left).
-  socket.on('away', function (ev) {
-    if (!ev || ev.room !== ROOM || !ev.user || !inRoom()) {
+  socket.on('away', memberEvent(function (ev) {
+    if (!inRoom()) {
       return;
     }
     var id = String(ev.user.id);
@@ -476,21 +503,18 @@
       state.members[id].away = true;
       renderMembers();
     }
-  });
+  }));
 
-  socket.on('back', function (ev) {
-    if (!ev || ev.room !== ROOM || !ev.user || !inRoom()) {
+  socket.on('back', memberEvent(function (ev) {
+    if (!inRoom()) {
       return;
     }
     var id = String(ev.user.id);
     state.members[id] = { id: ev.user.id, name: String(ev.user.name) };
     renderMembers();
-  });
+  }));
 
-  socket.on('left', function (ev) {
-    if (!ev || ev.room !== ROOM || !ev.user) {
-      return;
-    }
+  socket.on('left', memberEvent(function (ev) {
     var id = String(ev.user.id);
     if (state.me && id === String(state.me.id)) {
       return;
@@ -501,7 +525,7 @@
       renderMembers();
       addNotice(ev.user.name + ' left');
     }
-  });
+  }));
 
   // --------------------------------------------------------------- messages
 

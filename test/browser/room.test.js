@@ -260,6 +260,62 @@ describe('chat pages in Chromium', { skip: noBrowser }, () => {
     assert.deepEqual(s.dialogs, []);
   }));
 
+  test('a member who joins while the page waits for its own join answer is listed', T, H.withSession(getEnv, async (s) => {
+    const alice = await s.openRoom('alice', { room: 'race', name: 'race_alice' });
+    // bob's WebSocket goes through a relay that holds his join answer
+    // until carol has joined and her "joined" event has reached him.
+    const page = await s.newPage('bob');
+    let releaseAck;
+    const ackHeld = new Promise((resolve) => {
+      releaseAck = resolve;
+    });
+    let sawAck;
+    const ackSeen = new Promise((resolve) => {
+      sawAck = resolve;
+    });
+    let sawJoined;
+    const joinedSeen = new Promise((resolve) => {
+      sawJoined = resolve;
+    });
+    await page.routeWebSocket(/\/socket\.io\//, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => server.send(m));
+      server.onMessage(async (m) => {
+        if (typeof m === 'string' && m.startsWith('43') && m.includes('"members"')) {
+          sawAck();
+          await ackHeld;
+        } else if (typeof m === 'string' && m.includes('"joined"') && m.includes('race_carol')) {
+          sawJoined();
+        }
+        ws.send(m);
+      });
+    });
+    const res = await page.goto(`${s.baseURL}/rooms/race`);
+    assert.equal(res.status(), 200);
+    await H.waitText(page, '#status .transport', /^websocket$/);
+    await page.locator('#name-input').fill('race_bob');
+    await page.locator('#register-submit').click();
+    await ackSeen;
+    const carol = require('sio-client-4')(`${s.baseURL}/chat`, { forceNew: true, transports: ['websocket'] });
+    try {
+      await new Promise((resolve, reject) => {
+        carol.once('connect', resolve);
+        carol.once('connect_error', reject);
+      });
+      await new Promise((resolve) => carol.emit('register', { name: 'race_carol' }, resolve));
+      await new Promise((resolve) => carol.emit('join', { room: 'race' }, resolve));
+      await joinedSeen;
+      releaseAck();
+      await H.joined(page);
+      for (const name of ['race_alice', 'race_bob', 'race_carol']) {
+        await page.locator('#members li', { hasText: name }).waitFor();
+      }
+      await alice.locator('#members li', { hasText: 'race_carol' }).waitFor();
+    } finally {
+      carol.close();
+    }
+  }));
+
   test('the Content-Security-Policy refuses inline script even where markup gets into the page', T, H.withSession(getEnv, async (s) => {
     const page = await s.openRoom('csp', { room: 'csp', name: 'csp_user' });
     // As if an escaping bug let markup through: an inline event handler and
