@@ -3,6 +3,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -59,6 +60,17 @@ type Config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For/-Proto/-Host
 	// are believed (client address, same-origin test).
 	TrustedProxies []netip.Prefix
+	// ICEServers are the STUN and TURN servers the room page's calls use;
+	// none: host candidates only (peers on one network).
+	ICEServers []ICEServer
+}
+
+// ICEServer is one entry of RTCConfiguration.iceServers, as the page
+// passes it to RTCPeerConnection.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
 }
 
 // setting is one flag with its environment fallback.
@@ -82,6 +94,7 @@ var settings = []setting{
 	{"max-sessions-per-address", "MAX_SESSIONS_PER_ADDRESS", "most Socket.IO connections one client address may hold (HTTP 429 beyond); 0: no limit"},
 	{"max-pending-connections", "MAX_PENDING_CONNECTIONS", "most connections that have not joined a namespace yet (HTTP 503 beyond); 0: no limit"},
 	{"trusted-proxies", "TRUSTED_PROXIES", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For, -Proto and -Host are believed"},
+	{"ice-servers", "ICE_SERVERS", "STUN/TURN servers for calls: comma-separated stun:/turn: URLs, or a JSON array of {urls, username, credential}; empty: host candidates only"},
 }
 
 // Parse reads args (without the program name), falling back to getenv for
@@ -90,7 +103,7 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	c := Config{}
 	fs := flag.NewFlagSet("chatserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var origins, proxies string
+	var origins, proxies, ice string
 	fs.StringVar(&c.Addr, "addr", DefaultAddr, usage("addr"))
 	fs.StringVar(&origins, "cors-origins", "", usage("cors-origins"))
 	fs.DurationVar(&c.PingInterval, "ping-interval", DefaultPingInterval, usage("ping-interval"))
@@ -106,6 +119,7 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	fs.IntVar(&c.MaxSessionsPerAddr, "max-sessions-per-address", DefaultMaxSessionsPerAddr, usage("max-sessions-per-address"))
 	fs.IntVar(&c.MaxPending, "max-pending-connections", DefaultMaxPending, usage("max-pending-connections"))
 	fs.StringVar(&proxies, "trusted-proxies", "", usage("trusted-proxies"))
+	fs.StringVar(&ice, "ice-servers", "", usage("ice-servers"))
 
 	// Environment first, so that explicit flags override it.
 	for _, s := range settings {
@@ -130,6 +144,9 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	if c.TrustedProxies, err = parsePrefixes(proxies); err != nil {
 		return Config{}, fmt.Errorf("--trusted-proxies: %w", err)
 	}
+	if c.ICEServers, err = parseICEServers(ice); err != nil {
+		return Config{}, fmt.Errorf("--ice-servers: %w", err)
+	}
 	return c, c.validate()
 }
 
@@ -151,6 +168,59 @@ func parsePrefixes(list string) ([]netip.Prefix, error) {
 		}
 		a = a.Unmap()
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// parseICEServers reads --ice-servers: a JSON array of RTCIceServer
+// objects (for TURN, with username and credential), or comma-separated
+// URLs of servers that need none. Every URL must be stun:, stuns:, turn: or
+// turns:.
+func parseICEServers(v string) ([]ICEServer, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, nil
+	}
+	var out []ICEServer
+	if strings.HasPrefix(v, "[") {
+		var raw []struct {
+			URLs       json.RawMessage `json:"urls"`
+			Username   string          `json:"username"`
+			Credential string          `json:"credential"`
+		}
+		if err := json.Unmarshal([]byte(v), &raw); err != nil {
+			return nil, fmt.Errorf("not a JSON array of {urls, username, credential}: %w", err)
+		}
+		for i, r := range raw {
+			var urls []string
+			var one string
+			if err := json.Unmarshal(r.URLs, &one); err == nil {
+				urls = []string{one}
+			} else if err := json.Unmarshal(r.URLs, &urls); err != nil {
+				return nil, fmt.Errorf("entry %d: urls must be a string or an array of strings", i)
+			}
+			out = append(out, ICEServer{URLs: urls, Username: r.Username, Credential: r.Credential})
+		}
+	} else {
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				out = append(out, ICEServer{URLs: []string{u}})
+			}
+		}
+	}
+	for i, s := range out {
+		if len(s.URLs) == 0 {
+			return nil, fmt.Errorf("entry %d has no URL", i)
+		}
+		for _, u := range s.URLs {
+			scheme, rest, ok := strings.Cut(u, ":")
+			switch {
+			case !ok || rest == "" || strings.ContainsAny(u, " \t\n"):
+				return nil, fmt.Errorf("%q is not a STUN or TURN URL", u)
+			case scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns":
+				return nil, fmt.Errorf("%q: the scheme must be stun:, stuns:, turn: or turns:", u)
+			}
+		}
 	}
 	return out, nil
 }
@@ -217,9 +287,18 @@ func (c Config) Print(w io.Writer) {
 		}
 		proxies = strings.Join(l, ",")
 	}
-	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s http-read-timeout=%s http-idle-timeout=%s max-sessions-per-address=%s max-pending-connections=%s trusted-proxies=%s\n",
+	// TURN credentials stay out of the log.
+	ice := "none"
+	if len(c.ICEServers) > 0 {
+		var l []string
+		for _, s := range c.ICEServers {
+			l = append(l, s.URLs...)
+		}
+		ice = strings.Join(l, ",")
+	}
+	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s http-read-timeout=%s http-idle-timeout=%s max-sessions-per-address=%s max-pending-connections=%s trusted-proxies=%s ice-servers=%s\n",
 		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout, recovery, redis, c.HTTPReadTimeout, c.HTTPIdleTimeout,
-		limit(c.MaxSessionsPerAddr), limit(c.MaxPending), proxies)
+		limit(c.MaxSessionsPerAddr), limit(c.MaxPending), proxies, ice)
 }
 
 func limit(n int) string {
