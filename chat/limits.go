@@ -77,6 +77,14 @@ const (
 	// SDP offer with several media sections is a few KiB.
 	MaxSignalBytes = 64 << 10
 
+	// SignalByteRate and SignalByteBurst bound the bytes of a user's
+	// signalling data: offers and answers to five peers and their
+	// candidates fit in the burst many times over, while a stream of
+	// maximal messages (which, like every event, are kept for a while for
+	// connection state recovery) is cut to SignalByteRate.
+	SignalByteRate  = 64 << 10
+	SignalByteBurst = 256 << 10
+
 	// MaxInCall is the most members one room's call holds: every member
 	// sends their media to every other one (a full mesh), which a browser's
 	// uplink carries for a handful of peers.

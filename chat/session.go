@@ -34,6 +34,7 @@ type Session struct {
 	registers  bucket
 	players    bucket
 	signals    bucket
+	sigBytes   bucket
 	calls      bucket
 	posted     []Message // the last PostedRemembered messages, oldest first
 }
@@ -50,6 +51,7 @@ func (s *Service) NewSession(id string) *Session {
 		registers: newBucket(RegisterRate, RegisterBurst),
 		players:   newBucket(PlayerRate, PlayerBurst),
 		signals:   newBucket(SignalRate, SignalBurst),
+		sigBytes:  newBucket(SignalByteRate, SignalByteBurst),
 		calls:     newBucket(CallRate, CallBurst),
 	}
 }

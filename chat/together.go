@@ -149,7 +149,13 @@ func (ss *Session) Signal(ctx context.Context, room, to string, size int) (User,
 	now := ss.svc.now()
 	ss.mu.Lock()
 	_, member := ss.rooms[room]
-	allowed := member && ss.signals.allow(now)
+	// Both budgets are checked before either is taken from, so a refused
+	// message costs nothing.
+	allowed := member && ss.signals.tokensAt(now) >= 1 && ss.sigBytes.tokensAt(now) >= float64(size)
+	if allowed {
+		ss.signals.allow(now)
+		ss.sigBytes.allowN(now, float64(size))
+	}
 	ss.mu.Unlock()
 	if !member {
 		return User{}, ErrNotInRoom

@@ -204,6 +204,31 @@ func TestSignal(t *testing.T) {
 	}
 }
 
+func TestSignalBytes(t *testing.T) {
+	f := newFixture(t)
+	alice := f.member(t, "c1", "alice", "lobby")
+	f.member(t, "c2", "bob", "lobby")
+	// The burst holds four maximal messages; then the budget is spent, for
+	// small ones too, until it refills.
+	for i := range chat.SignalByteBurst / chat.MaxSignalBytes {
+		if _, err := alice.Signal(ctx, "lobby", "c2", chat.MaxSignalBytes); err != nil {
+			t.Fatalf("maximal signal %d: %v", i+1, err)
+		}
+	}
+	_, err := alice.Signal(ctx, "lobby", "c2", chat.MaxSignalBytes)
+	wantErr(t, err, chat.ErrRateLimited)
+	_, err = alice.Signal(ctx, "lobby", "c2", 100)
+	wantErr(t, err, chat.ErrRateLimited)
+	f.clock.Advance(time.Second)
+	_, err = alice.Signal(ctx, "lobby", "c2", chat.MaxSignalBytes)
+	mustOK(t, err)
+	// A refused message cost nothing: the count allows many more small ones
+	// once bytes are back.
+	f.clock.Advance(100 * time.Millisecond)
+	_, err = alice.Signal(ctx, "lobby", "c2", 100)
+	mustOK(t, err)
+}
+
 func TestCall(t *testing.T) {
 	f := newFixture(t)
 	alice := f.member(t, "c1", "alice", "lobby")

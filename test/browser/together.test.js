@@ -125,6 +125,15 @@ describe('watch together and call in Chromium', { skip: noBrowser }, () => {
     await alice.locator('#error[data-code="url_invalid"]').waitFor();
     assert.equal(await alice.locator('#player-stage').isHidden(), true);
 
+    // YouTube links go to the IFrame API's player (not reachable here, so
+    // only the recognition of links is checked): which links, which id.
+    const ids = await alice.evaluate(() => [
+      'https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42', 'https://youtu.be/dQw4w9WgXcQ?si=x', 'https://m.youtube.com/shorts/dQw4w9WgXcQ',
+      'https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ', 'https://example.com/watch?v=dQw4w9WgXcQ', 'https://www.youtube.com/watch?v=short',
+      'https://youtube.com.example.net/watch?v=dQw4w9WgXcQ',
+    ].map(window.together.youtubeID));
+    assert.deepEqual(ids, ['dQw4w9WgXcQ', 'dQw4w9WgXcQ', 'dQw4w9WgXcQ', 'dQw4w9WgXcQ', '', '', '']);
+
     await alice.locator('#player-demo').click();
     for (const p of [alice, bob]) {
       await p.waitForFunction(() => {
