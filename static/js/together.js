@@ -37,6 +37,7 @@
   var SYNC_EVERY_MS = 500;
   var DRIFT_S = 0.5; // drift beyond which a page seeks back into step
   var USER_SEEK_S = 1.0; // a seek further than this from the shared position is the viewer's
+  var END_S = 0.25; // this close to the end, playing media counts as ended
   var MAX_IN_CALL = 6;
 
   var $ = function (id) { return document.getElementById(id); };
@@ -402,10 +403,14 @@
       return;
     }
     var target = clampToMedia(expected(st), m);
-    if (Math.abs(m.time() - target) > DRIFT_S) {
+    var d = m.duration();
+    // Past the end the media stays ended: play() would start it again from
+    // the beginning, for this page alone.
+    var over = d > 0 && isFinite(d) && target >= d - END_S;
+    if (Math.abs(m.time() - target) > DRIFT_S && !(over && m.paused())) {
       m.seek(target);
     }
-    if (st.playing && m.paused() && !player.blocked) {
+    if (st.playing && m.paused() && !player.blocked && !over) {
       m.play();
     } else if (!st.playing && !m.paused()) {
       m.pause();

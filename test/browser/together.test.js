@@ -167,14 +167,27 @@ describe('watch together and call in Chromium', { skip: noBrowser }, () => {
     const late = await inStep([alice, carol, bob], { playing: true }, 'late joiner');
     assert.ok(late.t > 20.5, `late joiner at ${late.t}`);
 
-    // Each page sent what its user did and nothing more: applying the
-    // others' changes (and correcting drift) sent nothing back.
-    const sent = [];
-    for (const p of [alice, bob, carol]) sent.push((await media(p)).sent);
-    assert.deepEqual(sent, [3, 2, 0], 'player actions sent by alice (load, play, seek), bob (pause, play), carol');
-
     fs.mkdirSync(H.RESULTS, { recursive: true });
     await alice.screenshot({ path: path.join(H.RESULTS, 'together-player.png') });
+
+    // Each page sent what its user did and nothing more: applying the
+    // others' changes (and correcting drift) sent nothing back.
+    const sent = async () => {
+      const n = [];
+      for (const p of [alice, bob, carol]) n.push((await media(p)).sent);
+      return n;
+    };
+    assert.deepEqual(await sent(), [3, 2, 0], 'player actions sent by alice (load, play, seek), bob (pause, play), carol');
+
+    // Played to the end, every page stays at the end: none starts again.
+    await carol.evaluate(() => { document.getElementById('player-video').currentTime = 29; });
+    for (const p of [alice, bob, carol]) await p.waitForFunction(() => document.getElementById('player-video').ended, null, { timeout: 10000 });
+    await new Promise((res) => setTimeout(res, 1500)); // three sync rounds in which a page could restart
+    for (const p of [alice, bob, carol]) {
+      const m = await media(p);
+      assert.ok(m.paused && m.t > 29.5, `${p.label} after the end: ${JSON.stringify(m)}`);
+    }
+    assert.deepEqual(await sent(), [3, 2, 1], 'the seek to 29 s was the only action since');
   }));
 
   test('two pages join a call and receive each other\'s video; mute and leave work', T, H.withSession(getEnv, async (s) => {
