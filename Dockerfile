@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build: client bundles from npm, a static Go binary, and a final
-# image that holds that binary alone, running as a non-root user.
+# Multi-stage build: client bundles from npm, the player's demo clip and a
+# static Go binary, and a final image that holds that binary alone, running
+# as a non-root user.
 
 FROM node:20-bookworm-slim AS assets
 WORKDIR /src
@@ -16,6 +17,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 COPY --from=assets /src/static/vendor/socketio/ static/vendor/socketio/
+RUN go run ./cmd/democlip -o static/media/demo.wav
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/chatserver . \
  && mkdir -p /out/data
 

@@ -16,8 +16,10 @@ build: assets
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
+# The player's demo clip is generated too (cmd/democlip), never committed.
 assets: node_modules/.package-lock.json
 	node scripts/copy-client-bundles.js
+	go run ./cmd/democlip -o static/media/demo.wav
 
 # staticcheck is pinned in go.mod (tool directive): no install step.
 vet:
@@ -51,4 +53,4 @@ soak: build
 	bench/soak.sh
 
 clean:
-	rm -rf bin static/vendor/socketio/*.js static/vendor/socketio/*.map
+	rm -rf bin static/vendor/socketio/*.js static/vendor/socketio/*.map static/media/*.wav

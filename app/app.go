@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -121,7 +122,14 @@ func (a *App) routes(svc *chat.Service) (*gin.Engine, error) {
 	r.GET("/healthz", handlers.Healthz)
 	r.GET("/readyz", handlers.Readyz(a.Ready))
 
-	pages := handlers.Pages{Chat: svc}
+	ice, err := json.Marshal(a.cfg.ICEServers)
+	if err != nil {
+		return nil, fmt.Errorf("ice servers: %w", err)
+	}
+	if a.cfg.ICEServers == nil {
+		ice = []byte("[]")
+	}
+	pages := handlers.Pages{Chat: svc, ICEServers: string(ice)}
 	r.GET("/", pages.Index)
 	r.GET("/rooms/:room", pages.Room)
 	r.GET("/legacy/rooms/:room", pages.LegacyRoom)

@@ -117,6 +117,52 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
+// The policy admits the shared player's YouTube embed and nothing more:
+// scripts from this origin and YouTube's IFrame API only, frames from the
+// YouTube player only, never inline code or eval.
+func TestContentSecurityPolicy(t *testing.T) {
+	directives := map[string]string{}
+	for _, d := range strings.Split(handlers.ContentSecurityPolicy, ";") {
+		name, value, _ := strings.Cut(strings.TrimSpace(d), " ")
+		if _, dup := directives[name]; dup {
+			t.Fatalf("directive %s given twice", name)
+		}
+		directives[name] = value
+	}
+	for name, want := range map[string]string{
+		"default-src":     "'self'",
+		"script-src":      "'self' https://www.youtube.com",
+		"style-src":       "'self'",
+		"frame-src":       "https://www.youtube-nocookie.com https://www.youtube.com",
+		"media-src":       "'self' https: http:",
+		"connect-src":     "'self'",
+		"object-src":      "'none'",
+		"frame-ancestors": "'none'",
+	} {
+		if got := directives[name]; got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if strings.Contains(handlers.ContentSecurityPolicy, "unsafe") {
+		t.Errorf("policy allows unsafe sources: %s", handlers.ContentSecurityPolicy)
+	}
+}
+
+// The room page hands the configured ICE servers to its script as data.
+func TestRoomPageICEServers(t *testing.T) {
+	base, _, _ := start(t)
+	if _, _, body := get(t, base+"/rooms/lobby"); !strings.Contains(body, `data-ice-servers="[]"`) {
+		t.Errorf("room page without --ice-servers lacks data-ice-servers=\"[]\"")
+	}
+	base, _, _ = start(t, "--ice-servers", `[{"urls":"turn:t.example.com","username":"u\"><script>","credential":"c"}]`)
+	_, _, body := get(t, base+"/rooms/lobby")
+	want := `data-ice-servers="[{&#34;urls&#34;:[&#34;turn:t.example.com&#34;],&#34;username&#34;:&#34;u\&#34;\u003e\u003cscript\u003e&#34;,&#34;credential&#34;:&#34;c&#34;}]"`
+	if !strings.Contains(body, want) {
+		i := strings.Index(body, "data-ice-servers")
+		t.Errorf("room page's ICE servers attribute = %.200s, want %s", body[max(i, 0):], want)
+	}
+}
+
 // A browser page of another origin may not open a session unless allowed.
 func TestForeignOriginRefused(t *testing.T) {
 	base, _, _ := start(t)

@@ -26,6 +26,28 @@ type Presence interface {
 	Members(ctx context.Context, room string) ([]User, error)
 	// Rooms lists rooms that have at least one member, sorted by name.
 	Rooms(ctx context.Context) ([]RoomInfo, error)
+	// HasMember reports whether userID is a member of room.
+	HasMember(ctx context.Context, room, userID string) (bool, error)
+
+	// A room's call and player are kept with its members and go when the
+	// last member leaves: a member who leaves leaves the call, and an
+	// empty room has no player.
+
+	// SetInCall puts member userID of room in the room's call (inCall) or
+	// takes them out of it. Putting in a user already in the call succeeds;
+	// one who would be the maxInCall+1st gets ErrCallFull, one who is not a
+	// member ErrNotInRoom.
+	SetInCall(ctx context.Context, room, userID string, inCall bool, maxInCall int) error
+	// InCall lists the IDs of room's members in its call, sorted.
+	InCall(ctx context.Context, room string) ([]string, error)
+	// Player returns room's player, or nil when there is none.
+	Player(ctx context.Context, room string) (*Player, error)
+	// UpdatePlayer stores what update returns given room's player (nil when
+	// there is none), atomically with respect to other updates of the room's
+	// player and to its last member leaving. It returns the stored player;
+	// an error from update is returned as it is and stores nothing. A room
+	// without members gets ErrNotInRoom and keeps no player.
+	UpdatePlayer(ctx context.Context, room string, update func(prev *Player) (Player, error)) (Player, error)
 }
 
 // History stores messages per room, keeping at most HistoryRetention of them.

@@ -46,8 +46,19 @@ var (
 	// ErrRegisterRateLimited refuses register attempts beyond RegisterRate.
 	ErrRegisterRateLimited = &Error{"rate_limited", "too many attempts to register; wait a moment and try again"}
 	ErrBadRequest          = &Error{"bad_request", "the request is malformed"}
-	ErrUnknownEvent        = &Error{"unknown_event", "unknown event"}
-	ErrInternal            = &Error{"internal", "something went wrong on the server; try again"}
+	ErrURLInvalid          = &Error{"url_invalid",
+		fmt.Sprintf("media URLs are http: or https: URLs of at most %d characters", MaxURLLen)}
+	// ErrPlayerRateLimited refuses player actions beyond PlayerRate.
+	ErrPlayerRateLimited = &Error{"rate_limited", "you are changing the player too fast; slow down"}
+	// ErrSignalRateLimited refuses signalling messages beyond SignalRate.
+	ErrSignalRateLimited = &Error{"rate_limited", "too many call signalling messages; slow down"}
+	// ErrCallRateLimited refuses joining and leaving a call beyond CallRate.
+	ErrCallRateLimited = &Error{"rate_limited", "you are joining and leaving the call too fast; wait a moment"}
+	ErrPeerNotFound    = &Error{"peer_not_found", "that user is not in this room"}
+	ErrCallFull        = &Error{"call_full",
+		fmt.Sprintf("the call is full: at most %d people can be in it", MaxInCall)}
+	ErrUnknownEvent = &Error{"unknown_event", "unknown event"}
+	ErrInternal     = &Error{"internal", "something went wrong on the server; try again"}
 	// ErrClosed is returned for actions that race with or follow Close; the
 	// connection is gone, so the client will rarely see it.
 	ErrClosed = &Error{"closed", "the connection is closing"}

@@ -58,4 +58,39 @@ const (
 	// use (each attempt asks the names backend, Redis in a cluster).
 	RegisterRate  = 1
 	RegisterBurst = 5
+
+	// PlayerRate and PlayerBurst bound a user's player actions (load, play,
+	// pause, seek) like messages: each is one broadcast to the room.
+	PlayerRate  = 5
+	PlayerBurst = 10
+
+	// MaxURLLen bounds the media URL a player loads, in characters.
+	MaxURLLen = 2048
+
+	// SignalRate and SignalBurst bound a user's WebRTC signalling messages.
+	// They are generous because ICE candidates come in bursts: a few dozen
+	// per peer right after an offer, for up to MaxInCall-1 peers at once.
+	SignalRate  = 50
+	SignalBurst = 200
+
+	// MaxSignalBytes bounds one signalling message's data, JSON-encoded: an
+	// SDP offer with several media sections is a few KiB.
+	MaxSignalBytes = 64 << 10
+
+	// SignalByteRate and SignalByteBurst bound the bytes of a user's
+	// signalling data: offers and answers to five peers and their
+	// candidates fit in the burst many times over, while a stream of
+	// maximal messages (which, like every event, are kept for a while for
+	// connection state recovery) is cut to SignalByteRate.
+	SignalByteRate  = 64 << 10
+	SignalByteBurst = 256 << 10
+
+	// MaxInCall is the most members one room's call holds: every member
+	// sends their media to every other one (a full mesh), which a browser's
+	// uplink carries for a handful of peers.
+	MaxInCall = 6
+
+	// CallRate and CallBurst bound joining and leaving a call.
+	CallRate  = 1
+	CallBurst = 5
 )

@@ -19,7 +19,20 @@ func newBucket(rate, burst float64) bucket {
 
 // allow takes one token if there is one. Refused events are not queued: for
 // chat the client is told, for cursors the event is simply dropped.
-func (b *bucket) allow(now time.Time) bool {
+func (b *bucket) allow(now time.Time) bool { return b.allowN(now, 1) }
+
+// allowN takes n tokens if there are that many (a byte budget, where each
+// event costs its size).
+func (b *bucket) allowN(now time.Time, n float64) bool {
+	if b.tokensAt(now) < n {
+		return false
+	}
+	b.tokens -= n
+	return true
+}
+
+// tokensAt adds what accrued until now and returns the tokens available.
+func (b *bucket) tokensAt(now time.Time) float64 {
 	if b.last.IsZero() {
 		b.last = now
 	} else if d := now.Sub(b.last); d > 0 {
@@ -31,9 +44,5 @@ func (b *bucket) allow(now time.Time) bool {
 		}
 		b.last = now
 	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	return b.tokens
 }

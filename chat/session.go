@@ -32,6 +32,10 @@ type Session struct {
 	messages   bucket
 	cursors    bucket
 	registers  bucket
+	players    bucket
+	signals    bucket
+	sigBytes   bucket
+	calls      bucket
 	posted     []Message // the last PostedRemembered messages, oldest first
 }
 
@@ -45,6 +49,10 @@ func (s *Service) NewSession(id string) *Session {
 		messages:  newBucket(MessageRate, MessageBurst),
 		cursors:   newBucket(CursorRate, CursorBurst),
 		registers: newBucket(RegisterRate, RegisterBurst),
+		players:   newBucket(PlayerRate, PlayerBurst),
+		signals:   newBucket(SignalRate, SignalBurst),
+		sigBytes:  newBucket(SignalByteRate, SignalByteBurst),
+		calls:     newBucket(CallRate, CallBurst),
 	}
 }
 
@@ -191,17 +199,26 @@ func (ss *Session) snapshot(ctx context.Context, room string) (JoinResult, error
 	if err != nil {
 		return JoinResult{}, internal("join history", err)
 	}
-	members, err := ss.svc.presence.Members(ctx, room)
+	users, err := ss.svc.presence.Members(ctx, room)
 	if err != nil {
 		return JoinResult{}, internal("join members", err)
+	}
+	inCall, err := ss.svc.presence.InCall(ctx, room)
+	if err != nil {
+		return JoinResult{}, internal("join call", err)
+	}
+	player, err := ss.svc.presence.Player(ctx, room)
+	if err != nil {
+		return JoinResult{}, internal("join player", err)
 	}
 	if history == nil {
 		history = []Message{}
 	}
-	if members == nil {
-		members = []User{}
+	members := make([]Member, len(users))
+	for i, u := range users {
+		members[i] = Member{ID: u.ID, Name: u.Name, InCall: slices.Contains(inCall, u.ID)}
 	}
-	return JoinResult{Room: room, History: history, Members: members}, nil
+	return JoinResult{Room: room, History: history, Members: members, Player: player}, nil
 }
 
 // Leave exits room and returns the user, for the wiring to announce.

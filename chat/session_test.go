@@ -111,7 +111,7 @@ func TestJoin(t *testing.T) {
 	mustOK(t, err)
 	aliceU := chat.User{ID: "c1", Name: "alice"}
 	if res.Room != "lobby" || res.AlreadyMember || len(res.History) != 0 || res.History == nil ||
-		!slices.Equal(res.Members, []chat.User{aliceU}) {
+		!slices.Equal(res.Members, []chat.Member{{ID: aliceU.ID, Name: aliceU.Name}}) || res.Player != nil {
 		t.Fatalf("first join = %+v", res)
 	}
 
@@ -119,7 +119,7 @@ func TestJoin(t *testing.T) {
 	res, err = bob.Join(ctx, "lobby")
 	mustOK(t, err)
 	bobU := chat.User{ID: "c2", Name: "bob"}
-	if !slices.Equal(res.Members, []chat.User{aliceU, bobU}) {
+	if !slices.Equal(res.Members, []chat.Member{{ID: aliceU.ID, Name: aliceU.Name}, {ID: bobU.ID, Name: bobU.Name}}) {
 		t.Fatalf("members = %+v", res.Members)
 	}
 
@@ -142,7 +142,7 @@ func TestJoinResultJSON(t *testing.T) {
 	res.AlreadyMember = true
 	b, err := json.Marshal(res)
 	mustOK(t, err)
-	want := `{"room":"lobby","history":[],"members":[{"id":"c1","name":"alice"}]}`
+	want := `{"room":"lobby","history":[],"members":[{"id":"c1","name":"alice","inCall":false}],"player":null}`
 	if string(b) != want {
 		t.Fatalf("got %s, want %s", b, want)
 	}

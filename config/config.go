@@ -3,6 +3,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -67,6 +68,17 @@ type Config struct {
 	// LogLevel is debug, info, warn or error; LogFormat text or json.
 	LogLevel  slog.Level
 	LogFormat string
+	// ICEServers are the STUN and TURN servers the room page's calls use;
+	// none: host candidates only (peers on one network).
+	ICEServers []ICEServer
+}
+
+// ICEServer is one entry of RTCConfiguration.iceServers, as the page
+// passes it to RTCPeerConnection.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
 }
 
 // setting is one flag with its environment fallback.
@@ -94,6 +106,7 @@ var settings = []setting{
 	{"metrics-addr", "METRICS_ADDR", "serve /metrics on this address instead of --addr (to keep it private); empty: on --addr"},
 	{"log-level", "LOG_LEVEL", "debug, info (one line per connection and disconnection), warn or error"},
 	{"log-format", "LOG_FORMAT", "text (logfmt) or json"},
+	{"ice-servers", "ICE_SERVERS", "STUN/TURN servers for calls: comma-separated stun:/turn: URLs, or a JSON array of {urls, username, credential}; empty: host candidates only"},
 }
 
 // Parse reads args (without the program name), falling back to getenv for
@@ -102,7 +115,7 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	c := Config{}
 	fs := flag.NewFlagSet("chatserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var origins, proxies string
+	var origins, proxies, ice string
 	fs.StringVar(&c.Addr, "addr", DefaultAddr, usage("addr"))
 	fs.StringVar(&origins, "cors-origins", "", usage("cors-origins"))
 	fs.DurationVar(&c.PingInterval, "ping-interval", DefaultPingInterval, usage("ping-interval"))
@@ -123,6 +136,7 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	c.LogLevel = slog.LevelInfo
 	fs.TextVar(&c.LogLevel, "log-level", &c.LogLevel, usage("log-level"))
 	fs.StringVar(&c.LogFormat, "log-format", "text", usage("log-format"))
+	fs.StringVar(&ice, "ice-servers", "", usage("ice-servers"))
 
 	// Environment first, so that explicit flags override it.
 	for _, s := range settings {
@@ -147,6 +161,9 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	if c.TrustedProxies, err = parsePrefixes(proxies); err != nil {
 		return Config{}, fmt.Errorf("--trusted-proxies: %w", err)
 	}
+	if c.ICEServers, err = parseICEServers(ice); err != nil {
+		return Config{}, fmt.Errorf("--ice-servers: %w", err)
+	}
 	return c, c.validate()
 }
 
@@ -168,6 +185,59 @@ func parsePrefixes(list string) ([]netip.Prefix, error) {
 		}
 		a = a.Unmap()
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// parseICEServers reads --ice-servers: a JSON array of RTCIceServer
+// objects (for TURN, with username and credential), or comma-separated
+// URLs of servers that need none. Every URL must be stun:, stuns:, turn: or
+// turns:.
+func parseICEServers(v string) ([]ICEServer, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, nil
+	}
+	var out []ICEServer
+	if strings.HasPrefix(v, "[") {
+		var raw []struct {
+			URLs       json.RawMessage `json:"urls"`
+			Username   string          `json:"username"`
+			Credential string          `json:"credential"`
+		}
+		if err := json.Unmarshal([]byte(v), &raw); err != nil {
+			return nil, fmt.Errorf("not a JSON array of {urls, username, credential}: %w", err)
+		}
+		for i, r := range raw {
+			var urls []string
+			var one string
+			if err := json.Unmarshal(r.URLs, &one); err == nil {
+				urls = []string{one}
+			} else if err := json.Unmarshal(r.URLs, &urls); err != nil {
+				return nil, fmt.Errorf("entry %d: urls must be a string or an array of strings", i)
+			}
+			out = append(out, ICEServer{URLs: urls, Username: r.Username, Credential: r.Credential})
+		}
+	} else {
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				out = append(out, ICEServer{URLs: []string{u}})
+			}
+		}
+	}
+	for i, s := range out {
+		if len(s.URLs) == 0 {
+			return nil, fmt.Errorf("entry %d has no URL", i)
+		}
+		for _, u := range s.URLs {
+			scheme, rest, ok := strings.Cut(u, ":")
+			switch {
+			case !ok || rest == "" || strings.ContainsAny(u, " \t\n"):
+				return nil, fmt.Errorf("%q is not a STUN or TURN URL", u)
+			case scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns":
+				return nil, fmt.Errorf("%q: the scheme must be stun:, stuns:, turn: or turns:", u)
+			}
+		}
 	}
 	return out, nil
 }
@@ -247,9 +317,18 @@ func (c Config) Print(w io.Writer) {
 	case c.Metrics:
 		metrics = "/metrics"
 	}
-	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s http-read-timeout=%s http-idle-timeout=%s max-sessions-per-address=%s max-pending-connections=%s trusted-proxies=%s metrics=%s log-level=%s log-format=%s\n",
+	// TURN credentials stay out of the log.
+	ice := "none"
+	if len(c.ICEServers) > 0 {
+		var l []string
+		for _, s := range c.ICEServers {
+			l = append(l, s.URLs...)
+		}
+		ice = strings.Join(l, ",")
+	}
+	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s http-read-timeout=%s http-idle-timeout=%s max-sessions-per-address=%s max-pending-connections=%s trusted-proxies=%s metrics=%s log-level=%s log-format=%s ice-servers=%s\n",
 		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout, recovery, redis, c.HTTPReadTimeout, c.HTTPIdleTimeout,
-		limit(c.MaxSessionsPerAddr), limit(c.MaxPending), proxies, metrics, strings.ToLower(c.LogLevel.String()), c.LogFormat)
+		limit(c.MaxSessionsPerAddr), limit(c.MaxPending), proxies, metrics, strings.ToLower(c.LogLevel.String()), c.LogFormat, ice)
 }
 
 func limit(n int) string {

@@ -128,3 +128,29 @@ func TestPrintShowsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestICEServers(t *testing.T) {
+	c, err := Parse(nil, env(nil), io.Discard)
+	if err != nil || c.ICEServers != nil {
+		t.Fatalf("default ICE servers = %v, %v; want none", c.ICEServers, err)
+	}
+	c, err = Parse([]string{"--ice-servers", "stun:stun.example.com:3478, stuns:b.example.com"}, env(nil), io.Discard)
+	if err != nil || len(c.ICEServers) != 2 || c.ICEServers[0].URLs[0] != "stun:stun.example.com:3478" || c.ICEServers[1].URLs[0] != "stuns:b.example.com" {
+		t.Fatalf("URL list: %+v, %v", c.ICEServers, err)
+	}
+	js := `[{"urls":"stun:a.example.com"},{"urls":["turn:t.example.com:3478?transport=udp","turns:t.example.com"],"username":"u","credential":"secret"}]`
+	c, err = Parse(nil, env(map[string]string{"ICE_SERVERS": js}), io.Discard)
+	if err != nil || len(c.ICEServers) != 2 || len(c.ICEServers[1].URLs) != 2 || c.ICEServers[1].Username != "u" || c.ICEServers[1].Credential != "secret" {
+		t.Fatalf("ICE_SERVERS JSON: %+v, %v", c.ICEServers, err)
+	}
+	var b strings.Builder
+	c.Print(&b)
+	if !strings.Contains(b.String(), "ice-servers=stun:a.example.com,turn:t.example.com:3478?transport=udp,turns:t.example.com") || strings.Contains(b.String(), "secret") {
+		t.Errorf("Print: %s", b.String())
+	}
+	for _, bad := range []string{"http://stun.example.com", "stun:", `[{"urls":5}]`, `[{"urls":[]}]`, `[{"url":"stun:x"}]`, `[not json`, "stun:a b"} {
+		if _, err := Parse([]string{"--ice-servers", bad}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--ice-servers") {
+			t.Errorf("--ice-servers %q: %v, want an error naming the flag", bad, err)
+		}
+	}
+}

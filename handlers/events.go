@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math"
@@ -49,6 +50,25 @@ type messageReply struct {
 
 type okReply struct {
 	OK bool `json:"ok"`
+}
+
+type playerReply struct {
+	OK     bool        `json:"ok"`
+	Player chat.Player `json:"player"`
+}
+
+// signalEvent is what the addressee of a signal receives.
+type signalEvent struct {
+	Room string         `json:"room"`
+	From chat.User      `json:"from"`
+	Data map[string]any `json:"data"`
+}
+
+// callEvent announces a member joining (Active) or leaving a room's call.
+type callEvent struct {
+	Room   string    `json:"room"`
+	User   chat.User `json:"user"`
+	Active bool      `json:"active"`
 }
 
 type rttReply struct {
@@ -160,6 +180,59 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 			return err
 		}
 		return messageReply{OK: true, Message: m}
+	}))
+
+	s.On("player", h.acked(s, func(ctx context.Context, p payload) any {
+		req := chat.PlayerRequest{Room: p.str("room"), Action: p.str("action"), URL: p.str("url")}
+		if v, ok := p["position"]; ok && v != nil {
+			// A position that is not a number is refused like a negative one.
+			req.HasPosition = true
+			req.Position, ok = v.(float64)
+			if !ok {
+				req.Position = -1
+			}
+		}
+		pl, err := sess.Control(ctx, req)
+		if err != nil {
+			return err
+		}
+		s.To(pl.Room).Emit("player", pl)
+		return playerReply{OK: true, Player: pl}
+	}))
+
+	s.On("signal", h.acked(s, func(ctx context.Context, p payload) any {
+		data, ok := p["data"].(map[string]any)
+		if !ok {
+			return chat.ErrBadRequest.WithMessage("signal needs data: an object")
+		}
+		enc, err := json.Marshal(data)
+		if err != nil {
+			return chat.ErrBadRequest.WithMessage("signal data must be JSON")
+		}
+		to := p.str("to")
+		from, err := sess.Signal(ctx, p.str("room"), to, len(enc))
+		if err != nil {
+			return err
+		}
+		room, _ := chat.ValidateRoom(p.str("room")) // valid: Signal accepted it
+		// A socket's ID is also a room: this reaches the addressee on
+		// whichever node holds its connection.
+		s.To(to).Emit("signal", signalEvent{Room: room, From: from, Data: data})
+		return okReply{OK: true}
+	}))
+
+	s.On("call", h.acked(s, func(ctx context.Context, p payload) any {
+		active, ok := p["active"].(bool)
+		if !ok {
+			return chat.ErrBadRequest.WithMessage("call needs active: true or false")
+		}
+		u, err := sess.Call(ctx, p.str("room"), active)
+		if err != nil {
+			return err
+		}
+		room, _ := chat.ValidateRoom(p.str("room")) // valid: Call accepted it
+		s.To(room).Emit("call", callEvent{Room: room, User: u, Active: active})
+		return okReply{OK: true}
 	}))
 
 	s.On("mousemove", func(args []any, _ realtime.Ack) {

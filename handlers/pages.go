@@ -14,9 +14,16 @@ const (
 	LegacyClientScript = "/socket.io/socket.io.v2.js"
 )
 
+// DemoClip is the short clip the room's player offers for trying it out
+// without a network (generated at build time by cmd/democlip).
+const DemoClip = "/static/media/demo.wav"
+
 // Pages renders the HTML pages from templates/.
 type Pages struct {
 	Chat *chat.Service
+	// ICEServers is the JSON array of STUN/TURN servers the room page's
+	// calls use ("[]": host candidates only).
+	ICEServers string
 }
 
 // pageData is what every template receives.
@@ -27,6 +34,8 @@ type pageData struct {
 	ClientScript string
 	Rooms        []chat.RoomInfo
 	Error        string
+	ICEServers   string
+	DemoClip     string
 }
 
 // Index renders the start page: pick a name and a room.
@@ -58,5 +67,9 @@ func (p Pages) room(c *gin.Context, legacy bool) {
 	if legacy {
 		script = LegacyClientScript
 	}
-	c.HTML(http.StatusOK, "room.html", pageData{Title: room, Room: room, Legacy: legacy, ClientScript: script})
+	ice := p.ICEServers
+	if ice == "" {
+		ice = "[]"
+	}
+	c.HTML(http.StatusOK, "room.html", pageData{Title: room, Room: room, Legacy: legacy, ClientScript: script, ICEServers: ice, DemoClip: DemoClip})
 }

@@ -12,8 +12,17 @@ import (
 // handler, no eval, so even markup that slipped past the escaping could not
 // run. connect-src 'self' covers the page's own ws:/wss: URL (CSP Level 3).
 // frame-ancestors 'none' keeps the pages out of other sites' frames.
-const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
-	"img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
+//
+// The room's shared player needs three exceptions, none of which lets a
+// script run from anywhere else: media-src lets its <video> play the http:
+// or https: URL a member loaded (media is decoded, never run); for a
+// YouTube link, script-src admits YouTube's IFrame API (www.youtube.com
+// serves it and the widget script it loads), and frame-src its player
+// iframe (on youtube-nocookie.com; www.youtube.com where the API falls back
+// to it).
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self' https://www.youtube.com; style-src 'self'; " +
+	"img-src 'self' data:; media-src 'self' https: http:; connect-src 'self'; " +
+	"frame-src https://www.youtube-nocookie.com https://www.youtube.com; object-src 'none'; base-uri 'none'; " +
 	"form-action 'self'; frame-ancestors 'none'"
 
 // securityHeaders are shared, read-only value slices: assigning them to a

@@ -7,10 +7,11 @@ import (
 	"io/fs"
 )
 
-//go:embed css js vendor
+//go:embed css js vendor media
 var files embed.FS
 
-// Files holds css/, js/ and vendor/ as served under /static/.
+// Files holds css/, js/, vendor/ and media/ (the player's demo clip,
+// written by cmd/democlip at build time) as served under /static/.
 var Files fs.FS = files
 
 // SocketIOClient holds the socket.io.js bundles (see vendor/socketio/README.md).

@@ -47,24 +47,32 @@ func (n *MemoryNames) Release(_ context.Context, name, ownerID string) error {
 // MemoryPresence is a chat.Presence for a single process.
 type MemoryPresence struct {
 	mu    sync.RWMutex
-	rooms map[string]map[string]chat.User // room -> user ID -> user
+	rooms map[string]*memoryRoom
+}
+
+// memoryRoom is one room with at least one member: who is in it, who is in
+// its call and its player, which all go with the room.
+type memoryRoom struct {
+	members map[string]chat.User // user ID -> user
+	inCall  map[string]struct{}
+	player  *chat.Player
 }
 
 // NewMemoryPresence returns presence with no rooms.
 func NewMemoryPresence() *MemoryPresence {
-	return &MemoryPresence{rooms: make(map[string]map[string]chat.User)}
+	return &MemoryPresence{rooms: make(map[string]*memoryRoom)}
 }
 
 // Join implements chat.Presence.
 func (p *MemoryPresence) Join(_ context.Context, room string, u chat.User) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	members := p.rooms[room]
-	if members == nil {
-		members = make(map[string]chat.User)
-		p.rooms[room] = members
+	r := p.rooms[room]
+	if r == nil {
+		r = &memoryRoom{members: make(map[string]chat.User), inCall: make(map[string]struct{})}
+		p.rooms[room] = r
 	}
-	members[u.ID] = u
+	r.members[u.ID] = u
 	return nil
 }
 
@@ -72,11 +80,15 @@ func (p *MemoryPresence) Join(_ context.Context, room string, u chat.User) error
 func (p *MemoryPresence) Leave(_ context.Context, room, userID string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	members := p.rooms[room]
-	delete(members, userID)
-	if len(members) == 0 {
-		// Empty rooms are dropped so the map does not grow with every room
-		// name ever used.
+	r := p.rooms[room]
+	if r == nil {
+		return nil
+	}
+	delete(r.members, userID)
+	delete(r.inCall, userID)
+	if len(r.members) == 0 {
+		// Empty rooms are dropped, with their call and player, so the map
+		// does not grow with every room name ever used.
 		delete(p.rooms, room)
 	}
 	return nil
@@ -85,10 +97,14 @@ func (p *MemoryPresence) Leave(_ context.Context, room, userID string) error {
 // Members implements chat.Presence.
 func (p *MemoryPresence) Members(_ context.Context, room string) ([]chat.User, error) {
 	p.mu.RLock()
-	members := p.rooms[room]
-	out := make([]chat.User, 0, len(members))
-	for _, u := range members {
-		out = append(out, u)
+	var out []chat.User
+	if r := p.rooms[room]; r != nil {
+		out = make([]chat.User, 0, len(r.members))
+		for _, u := range r.members {
+			out = append(out, u)
+		}
+	} else {
+		out = []chat.User{}
 	}
 	p.mu.RUnlock()
 	slices.SortFunc(out, func(a, b chat.User) int {
@@ -101,14 +117,98 @@ func (p *MemoryPresence) Members(_ context.Context, room string) ([]chat.User, e
 func (p *MemoryPresence) Rooms(_ context.Context) ([]chat.RoomInfo, error) {
 	p.mu.RLock()
 	out := make([]chat.RoomInfo, 0, len(p.rooms))
-	for name, members := range p.rooms {
-		if len(members) > 0 {
-			out = append(out, chat.RoomInfo{Name: name, Members: len(members)})
+	for name, r := range p.rooms {
+		if len(r.members) > 0 {
+			out = append(out, chat.RoomInfo{Name: name, Members: len(r.members)})
 		}
 	}
 	p.mu.RUnlock()
 	slices.SortFunc(out, func(a, b chat.RoomInfo) int { return cmp.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// HasMember implements chat.Presence.
+func (p *MemoryPresence) HasMember(_ context.Context, room, userID string) (bool, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	r := p.rooms[room]
+	if r == nil {
+		return false, nil
+	}
+	_, ok := r.members[userID]
+	return ok, nil
+}
+
+// SetInCall implements chat.Presence.
+func (p *MemoryPresence) SetInCall(_ context.Context, room, userID string, inCall bool, maxInCall int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.rooms[room]
+	if r == nil {
+		return chat.ErrNotInRoom
+	}
+	if _, ok := r.members[userID]; !ok {
+		return chat.ErrNotInRoom
+	}
+	if !inCall {
+		delete(r.inCall, userID)
+		return nil
+	}
+	if _, ok := r.inCall[userID]; ok {
+		return nil
+	}
+	if len(r.inCall) >= maxInCall {
+		return chat.ErrCallFull
+	}
+	r.inCall[userID] = struct{}{}
+	return nil
+}
+
+// InCall implements chat.Presence.
+func (p *MemoryPresence) InCall(_ context.Context, room string) ([]string, error) {
+	p.mu.RLock()
+	out := []string{}
+	if r := p.rooms[room]; r != nil {
+		for id := range r.inCall {
+			out = append(out, id)
+		}
+	}
+	p.mu.RUnlock()
+	slices.Sort(out)
+	return out, nil
+}
+
+// Player implements chat.Presence.
+func (p *MemoryPresence) Player(_ context.Context, room string) (*chat.Player, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	r := p.rooms[room]
+	if r == nil || r.player == nil {
+		return nil, nil
+	}
+	cp := *r.player
+	return &cp, nil
+}
+
+// UpdatePlayer implements chat.Presence.
+func (p *MemoryPresence) UpdatePlayer(_ context.Context, room string, update func(*chat.Player) (chat.Player, error)) (chat.Player, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.rooms[room]
+	if r == nil {
+		return chat.Player{}, chat.ErrNotInRoom
+	}
+	var prev *chat.Player
+	if r.player != nil {
+		cp := *r.player
+		prev = &cp
+	}
+	next, err := update(prev)
+	if err != nil {
+		return chat.Player{}, err
+	}
+	r.player = &next
+	return next, nil
 }
 
 // MemoryHistory is a chat.History for a single process and for tests. Like

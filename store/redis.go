@@ -29,6 +29,8 @@ import (
 //	P name:<lower(name)>     string   owner ID; PX NodeTTL when bound to a node
 //	P room:<room>            hash     user ID -> JSON {"id","name","node"}
 //	P rooms                  set      rooms with at least one member
+//	P call:<room>            set      IDs of the room's members in its call
+//	P player:<room>          string   JSON chat.Player: the room's shared player
 //	P node:<nodeID>          string   heartbeat; PX NodeTTL, refreshed every NodeTTL/3
 //	P nodes                  set      node IDs that may own names or members
 //	P nodemembers:<nodeID>   set      "<room>\x00<userID>" joined through the node
@@ -38,6 +40,9 @@ import (
 //	P msgseq                 string   INCR counter handing out message IDs
 //	P sent:<room>\x00<userID>\x00<clientID>
 //	                         string   message ID stored under that clientId; PX SentTTL
+//
+// A room's call and player keys go with its last member (Leave, and the
+// sweep of a dead node's members), in the same script.
 //
 // Operations that touch several keys run as Lua scripts so each is atomic.
 // With Redis Cluster the prefix must contain a hash tag (for example
@@ -152,6 +157,8 @@ type keys string
 func (k keys) name(folded string) string        { return string(k) + "name:" + folded }
 func (k keys) room(room string) string          { return string(k) + "room:" + room }
 func (k keys) rooms() string                    { return string(k) + "rooms" }
+func (k keys) call(room string) string          { return string(k) + "call:" + room }
+func (k keys) player(room string) string        { return string(k) + "player:" + room }
 func (k keys) node(nodeID string) string        { return string(k) + "node:" + nodeID }
 func (k keys) nodes() string                    { return string(k) + "nodes" }
 func (k keys) nodeMembers(nodeID string) string { return string(k) + "nodemembers:" + nodeID }
@@ -298,12 +305,18 @@ redis.call('SET', KEYS[5], '1', 'NX', 'PX', ARGV[5])
 return 1
 `)
 
-// leaveScript takes KEYS room hash, rooms set and ARGV user ID, room, prefix.
+// leaveScript takes KEYS room hash, rooms set, call set, player key and
+// ARGV user ID, room, prefix. The last member takes the room's call and
+// player with them.
 var leaveScript = redis.NewScript(`
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if not old then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+redis.call('SREM', KEYS[3], ARGV[1])
+if redis.call('HLEN', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[2], ARGV[2])
+  redis.call('DEL', KEYS[3], KEYS[4])
+end
 local ok, u = pcall(cjson.decode, old)
 if ok and type(u) == 'table' and type(u.node) == 'string' then
   redis.call('SREM', ARGV[3] .. 'nodemembers:' .. u.node, ARGV[2] .. '\0' .. ARGV[1])
@@ -327,7 +340,7 @@ func (p *RedisPresence) Join(ctx context.Context, room string, u chat.User) erro
 
 // Leave implements chat.Presence.
 func (p *RedisPresence) Leave(ctx context.Context, room, userID string) error {
-	ks := []string{p.k.room(room), p.k.rooms()}
+	ks := []string{p.k.room(room), p.k.rooms(), p.k.call(room), p.k.player(room)}
 	if err := leaveScript.Run(ctx, p.rdb, ks, userID, room, string(p.k)).Err(); err != nil {
 		return fmt.Errorf("store: redis: leaving %q: %w", room, err)
 	}
@@ -390,6 +403,140 @@ func (p *RedisPresence) Rooms(ctx context.Context) ([]chat.RoomInfo, error) {
 	return out, nil
 }
 
+// HasMember implements chat.Presence.
+func (p *RedisPresence) HasMember(ctx context.Context, room, userID string) (bool, error) {
+	ok, err := p.rdb.HExists(ctx, p.k.room(room), userID).Result()
+	if err != nil {
+		return false, fmt.Errorf("store: redis: member of %q: %w", room, err)
+	}
+	return ok, nil
+}
+
+// callScript takes KEYS room hash, call set and ARGV user ID, 1 to join the
+// call or 0 to leave it, the most members the call may hold. It returns 1
+// when done, -1 when the user is not a member, -2 when the call is full.
+var callScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
+if ARGV[2] ~= '1' then
+  redis.call('SREM', KEYS[2], ARGV[1])
+  return 1
+end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 1 end
+if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[3]) then return -2 end
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+`)
+
+// SetInCall implements chat.Presence.
+func (p *RedisPresence) SetInCall(ctx context.Context, room, userID string, inCall bool, maxInCall int) error {
+	flag := "0"
+	if inCall {
+		flag = "1"
+	}
+	got, err := callScript.Run(ctx, p.rdb, []string{p.k.room(room), p.k.call(room)}, userID, flag, maxInCall).Int()
+	if err != nil {
+		return fmt.Errorf("store: redis: call of %q: %w", room, err)
+	}
+	switch got {
+	case -1:
+		return chat.ErrNotInRoom
+	case -2:
+		return chat.ErrCallFull
+	}
+	return nil
+}
+
+// InCall implements chat.Presence.
+func (p *RedisPresence) InCall(ctx context.Context, room string) ([]string, error) {
+	ids, err := p.rdb.SMembers(ctx, p.k.call(room)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: redis: call of %q: %w", room, err)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// Player implements chat.Presence.
+func (p *RedisPresence) Player(ctx context.Context, room string) (*chat.Player, error) {
+	raw, err := p.rdb.Get(ctx, p.k.player(room)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: redis: player of %q: %w", room, err)
+	}
+	var pl chat.Player
+	if err := json.Unmarshal([]byte(raw), &pl); err != nil {
+		return nil, fmt.Errorf("store: redis: player of %q: decoding %q: %w", room, raw, err)
+	}
+	return &pl, nil
+}
+
+// playerAttempts bounds how often UpdatePlayer tries again when another
+// update (or the room's last member leaving) changed its keys meanwhile.
+const playerAttempts = 16
+
+// UpdatePlayer implements chat.Presence with an optimistic transaction:
+// the room's members and player are watched while update runs, and the
+// write is retried when either changed meanwhile.
+func (p *RedisPresence) UpdatePlayer(ctx context.Context, room string, update func(*chat.Player) (chat.Player, error)) (chat.Player, error) {
+	roomKey, playerKey := p.k.room(room), p.k.player(room)
+	var stored chat.Player
+	txn := func(tx *redis.Tx) error {
+		n, err := tx.HLen(ctx, roomKey).Result()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return chat.ErrNotInRoom
+		}
+		var prev *chat.Player
+		raw, err := tx.Get(ctx, playerKey).Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+		case err != nil:
+			return err
+		default:
+			var pl chat.Player
+			if err := json.Unmarshal([]byte(raw), &pl); err != nil {
+				return fmt.Errorf("decoding %q: %w", raw, err)
+			}
+			prev = &pl
+		}
+		next, err := update(prev)
+		if err != nil {
+			return err
+		}
+		enc, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.Set(ctx, playerKey, enc, 0)
+			return nil
+		}); err != nil {
+			return err
+		}
+		stored = next
+		return nil
+	}
+	for range playerAttempts {
+		err := p.rdb.Watch(ctx, txn, roomKey, playerKey)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		var ce *chat.Error
+		if errors.As(err, &ce) {
+			return chat.Player{}, err
+		}
+		if err != nil {
+			return chat.Player{}, fmt.Errorf("store: redis: player of %q: %w", room, err)
+		}
+		return stored, nil
+	}
+	return chat.Player{}, fmt.Errorf("store: redis: player of %q: %d concurrent updates in a row", room, playerAttempts)
+}
+
 // heartbeatScript takes KEYS node key, nodes set, node names set and ARGV
 // node ID, TTL ms, prefix. It refreshes the node key and the TTL of every
 // name the node holds, re-creating a name that expired meanwhile unless
@@ -438,7 +585,11 @@ for _, e in ipairs(redis.call('SPOP', KEYS[2], ARGV[3])) do
       local ok, u = pcall(cjson.decode, v)
       if ok and type(u) == 'table' and u.node == ARGV[1] then
         redis.call('HDEL', rk, uid)
-        if redis.call('HLEN', rk) == 0 then redis.call('SREM', KEYS[5], room) end
+        redis.call('SREM', ARGV[2] .. 'call:' .. room, uid)
+        if redis.call('HLEN', rk) == 0 then
+          redis.call('SREM', KEYS[5], room)
+          redis.call('DEL', ARGV[2] .. 'call:' .. room, ARGV[2] .. 'player:' .. room)
+        end
         table.insert(gone, room)
         table.insert(gone, v)
       end

@@ -182,9 +182,24 @@ func TestRedisPresenceSharedAcrossNodes(t *testing.T) {
 		storetest.WantMembers(t, p, "lobby", alice, bob)
 		storetest.WantRooms(t, p, chat.RoomInfo{Name: "lobby", Members: 2}, chat.RoomInfo{Name: "other", Members: 1})
 	}
+	// The call and the player too, whichever node changed them.
+	must(t, p1.SetInCall(ctx, "lobby", alice.ID, true, 2))
+	must(t, p2.SetInCall(ctx, "lobby", bob.ID, true, 2))
+	pl, err := p2.UpdatePlayer(ctx, "lobby", func(*chat.Player) (chat.Player, error) {
+		return chat.Player{Room: "lobby", URL: "https://example.com/v.mp4", Playing: true, UpdatedAt: 5, By: bob}, nil
+	})
+	must(t, err)
+	for _, p := range []*store.RedisPresence{p1, p2} {
+		storetest.WantInCall(t, p, "lobby", alice.ID, bob.ID)
+		storetest.WantPlayer(t, p, "lobby", &pl)
+		if ok, err := p.HasMember(ctx, "lobby", alice.ID); err != nil || !ok {
+			t.Fatalf("HasMember across nodes = %v, %v", ok, err)
+		}
+	}
 	// A leave through the other node is seen everywhere too.
 	must(t, p2.Leave(ctx, "lobby", alice.ID))
 	storetest.WantMembers(t, p1, "lobby", bob)
+	storetest.WantInCall(t, p1, "lobby", bob.ID)
 
 	n1 := store.NewRedisNames(rdb, prefix, store.WithNodeID("n1"))
 	n2 := store.NewRedisNames(rdb, prefix, store.WithNodeID("n2"))
@@ -322,6 +337,60 @@ func TestRedisDeadNodeIsSwept(t *testing.T) {
 	must(t, survivor.Sweep(ctx, rec.onGone))
 	if got := rec.snapshot(); len(got) != 3 {
 		t.Fatalf("onGone calls after another sweep = %v", got)
+	}
+}
+
+// A dead node's members leave their rooms' calls when swept, and a room
+// they leave empty loses its call and player keys.
+func TestRedisSweepTakesCallsAndPlayers(t *testing.T) {
+	rdb := newClient(t)
+	ctx := context.Background()
+	prefix := newPrefix(t)
+	const ttl = 200 * time.Millisecond
+	dying := store.NewRedisPresence(rdb, prefix, "dying", store.WithNodeTTL(ttl))
+	survivor := store.NewRedisPresence(rdb, prefix, "survivor", store.WithNodeTTL(time.Minute))
+	alice := chat.User{ID: "c1", Name: "alice"}
+	carol := chat.User{ID: "c3", Name: "carol"}
+	must(t, dying.Join(ctx, "lobby", alice))
+	must(t, dying.Join(ctx, "games", alice))
+	must(t, survivor.Join(ctx, "lobby", carol))
+	for _, room := range []string{"lobby", "games"} {
+		must(t, dying.SetInCall(ctx, room, alice.ID, true, 6))
+		_, err := dying.UpdatePlayer(ctx, room, func(*chat.Player) (chat.Player, error) {
+			return chat.Player{Room: room, URL: "https://example.com/" + room, By: alice}, nil
+		})
+		must(t, err)
+	}
+	must(t, survivor.SetInCall(ctx, "lobby", carol.ID, true, 6))
+
+	// The dying node never heartbeats: its key expires after ttl.
+	deadline := time.Now().Add(20 * ttl)
+	for {
+		n, err := rdb.Exists(ctx, prefix+"node:dying").Result()
+		must(t, err)
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the dying node's key did not expire")
+		}
+		time.Sleep(ttl / 4)
+	}
+	rec := newGoneRecorder()
+	must(t, survivor.Sweep(ctx, rec.onGone))
+	if got := rec.snapshot(); !slices.Equal(got, []string{"games/c1/alice", "lobby/c1/alice"}) {
+		t.Fatalf("swept %v", got)
+	}
+	storetest.WantInCall(t, survivor, "lobby", carol.ID)
+	storetest.WantInCall(t, survivor, "games")
+	storetest.WantPlayer(t, survivor, "games", nil)
+	if pl, err := survivor.Player(ctx, "lobby"); err != nil || pl == nil || pl.URL != "https://example.com/lobby" {
+		t.Fatalf("lobby's player after the sweep = %v, %v; want it kept for carol", pl, err)
+	}
+	for _, k := range []string{"call:games", "player:games"} {
+		if n, err := rdb.Exists(ctx, prefix+k).Result(); err != nil || n != 0 {
+			t.Fatalf("%s still exists (%d, %v)", k, n, err)
+		}
 	}
 }
 

@@ -84,8 +84,24 @@
   }
 
   var socket = window.io('/chat', LEGACY ? { transports: ['polling'] } : {});
-  // Exposed for debugging and tests.
-  window.chat = { socket: socket, state: state, legacy: LEGACY };
+  // Exposed for debugging and tests, and for the watch-together and call
+  // panels (together.js): the server's clock (from the rtt exchange) and
+  // the answer of every join.
+  var clock = { offset: null, rtt: null, samples: [] };
+  var joinListeners = [];
+  window.chat = {
+    socket: socket,
+    state: state,
+    legacy: LEGACY,
+    clock: clock,
+    // serverNow estimates the server's time in ms (0 offset until measured).
+    serverNow: function () {
+      return new Date().getTime() + (clock.offset || 0);
+    },
+    onJoin: function (fn) {
+      joinListeners.push(fn);
+    }
+  };
 
   function manager() {
     return socket.io;
@@ -246,12 +262,14 @@
     state.rttBusy = true;
     var session = state.session;
     var started = now();
+    var sentAt = new Date().getTime();
     emitAck('rtt', {}, function (res) {
       if (session !== state.session) {
         return;
       }
       state.rttBusy = false;
       if (res.ok) {
+        addClockSample(res.ts, sentAt, now() - started);
         var ms = Math.max(0, Math.round(now() - started));
         C.setText(ui.rtt, ms + ' ms');
         ui.rtt.setAttribute('data-ms', String(ms));
@@ -259,6 +277,27 @@
     });
   }
   setInterval(measureRtt, RTT_EVERY_MS);
+
+  // addClockSample keeps the offset of the server's clock to ours: the
+  // server stamped ts about half a round trip after we sent. Of the last
+  // few samples the one with the shortest round trip is the most exact.
+  function addClockSample(ts, sentAt, rtt) {
+    if (typeof ts !== 'number' || !(rtt >= 0)) {
+      return;
+    }
+    clock.samples.push({ offset: ts - (sentAt + rtt / 2), rtt: rtt });
+    if (clock.samples.length > 8) {
+      clock.samples.shift();
+    }
+    var best = clock.samples[0];
+    for (var i = 1; i < clock.samples.length; i++) {
+      if (clock.samples[i].rtt < best.rtt) {
+        best = clock.samples[i];
+      }
+    }
+    clock.offset = best.offset;
+    clock.rtt = best.rtt;
+  }
 
   // ------------------------------------------------------ name and joining
 
@@ -380,6 +419,9 @@
       enableComposer();
       resendInFlight();
       flushOutbox();
+      for (var i = 0; i < joinListeners.length; i++) {
+        joinListeners[i](res);
+      }
       if (first) {
         ui.input.focus();
       }

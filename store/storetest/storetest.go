@@ -177,6 +177,150 @@ func TestPresence(t *testing.T, newPresence func(t *testing.T) chat.Presence) {
 		WantMembers(t, p, "two", alice)
 	})
 
+	t.Run("HasMember", func(t *testing.T) {
+		p := newPresence(t)
+		mustNil(t, p.Join(ctx, "lobby", alice))
+		for _, tc := range []struct {
+			room, id string
+			want     bool
+		}{{"lobby", alice.ID, true}, {"lobby", bob.ID, false}, {"other", alice.ID, false}} {
+			got, err := p.HasMember(ctx, tc.room, tc.id)
+			mustNil(t, err)
+			if got != tc.want {
+				t.Errorf("HasMember(%q, %q) = %v, want %v", tc.room, tc.id, got, tc.want)
+			}
+		}
+		mustNil(t, p.Leave(ctx, "lobby", alice.ID))
+		if got, _ := p.HasMember(ctx, "lobby", alice.ID); got {
+			t.Error("HasMember after Leave = true")
+		}
+	})
+
+	t.Run("CallJoinLeaveAndLimit", func(t *testing.T) {
+		p := newPresence(t)
+		WantInCall(t, p, "lobby")
+		if err := p.SetInCall(ctx, "lobby", alice.ID, true, 2); !errors.Is(err, chat.ErrNotInRoom) {
+			t.Fatalf("SetInCall by a non-member = %v, want not_in_room", err)
+		}
+		mustNil(t, p.Join(ctx, "lobby", alice))
+		mustNil(t, p.Join(ctx, "lobby", bob))
+		mustNil(t, p.Join(ctx, "lobby", carol))
+		mustNil(t, p.Join(ctx, "other", carol))
+		mustNil(t, p.SetInCall(ctx, "lobby", bob.ID, true, 2))
+		mustNil(t, p.SetInCall(ctx, "lobby", alice.ID, true, 2))
+		mustNil(t, p.SetInCall(ctx, "lobby", alice.ID, true, 2)) // again: still in, not counted twice
+		WantInCall(t, p, "lobby", alice.ID, bob.ID)
+		WantInCall(t, p, "other")
+		if err := p.SetInCall(ctx, "lobby", carol.ID, true, 2); !errors.Is(err, chat.ErrCallFull) {
+			t.Fatalf("third member into a call of 2 = %v, want call_full", err)
+		}
+		WantInCall(t, p, "lobby", alice.ID, bob.ID)
+		mustNil(t, p.SetInCall(ctx, "lobby", bob.ID, false, 2))
+		mustNil(t, p.SetInCall(ctx, "lobby", bob.ID, false, 2))
+		mustNil(t, p.SetInCall(ctx, "lobby", carol.ID, true, 2))
+		WantInCall(t, p, "lobby", alice.ID, carol.ID)
+		// Leaving the room leaves the call.
+		mustNil(t, p.Leave(ctx, "lobby", carol.ID))
+		WantInCall(t, p, "lobby", alice.ID)
+		mustNil(t, p.Join(ctx, "lobby", carol))
+		WantInCall(t, p, "lobby", alice.ID)
+	})
+
+	t.Run("CallGoesWithTheRoom", func(t *testing.T) {
+		p := newPresence(t)
+		mustNil(t, p.Join(ctx, "lobby", alice))
+		mustNil(t, p.SetInCall(ctx, "lobby", alice.ID, true, 6))
+		mustNil(t, p.Leave(ctx, "lobby", alice.ID))
+		mustNil(t, p.Join(ctx, "lobby", alice))
+		WantInCall(t, p, "lobby")
+	})
+
+	t.Run("PlayerUpdatesAndGoesWithTheRoom", func(t *testing.T) {
+		p := newPresence(t)
+		if pl, err := p.Player(ctx, "lobby"); err != nil || pl != nil {
+			t.Fatalf("Player of an unknown room = %v, %v; want nil, nil", pl, err)
+		}
+		load := func(prev *chat.Player) (chat.Player, error) {
+			if prev != nil {
+				t.Errorf("first update saw %+v, want nil", *prev)
+			}
+			return chat.Player{Room: "lobby", URL: "https://example.com/a.mp4", Position: 1.5, UpdatedAt: 1000, By: alice}, nil
+		}
+		if _, err := p.UpdatePlayer(ctx, "lobby", load); !errors.Is(err, chat.ErrNotInRoom) {
+			t.Fatalf("UpdatePlayer of an empty room = %v, want not_in_room", err)
+		}
+		if pl, _ := p.Player(ctx, "lobby"); pl != nil {
+			t.Fatalf("an empty room kept a player: %+v", *pl)
+		}
+		mustNil(t, p.Join(ctx, "lobby", alice))
+		mustNil(t, p.Join(ctx, "lobby", bob))
+		got, err := p.UpdatePlayer(ctx, "lobby", load)
+		mustNil(t, err)
+		want := chat.Player{Room: "lobby", URL: "https://example.com/a.mp4", Position: 1.5, UpdatedAt: 1000, By: alice}
+		if got != want {
+			t.Fatalf("UpdatePlayer = %+v, want %+v", got, want)
+		}
+		WantPlayer(t, p, "lobby", &want)
+
+		// An update sees the stored state; an error stores nothing.
+		refuse := errors.New("refused")
+		if _, err := p.UpdatePlayer(ctx, "lobby", func(prev *chat.Player) (chat.Player, error) {
+			return chat.Player{URL: "https://example.com/other"}, refuse
+		}); !errors.Is(err, refuse) {
+			t.Fatalf("UpdatePlayer with a failing update = %v, want it", err)
+		}
+		WantPlayer(t, p, "lobby", &want)
+		play := want
+		play.Playing, play.UpdatedAt, play.By = true, 2000, bob
+		got, err = p.UpdatePlayer(ctx, "lobby", func(prev *chat.Player) (chat.Player, error) {
+			if prev == nil || *prev != want {
+				t.Errorf("update saw %v, want %+v", prev, want)
+			}
+			return play, nil
+		})
+		mustNil(t, err)
+		if got != play {
+			t.Fatalf("UpdatePlayer = %+v, want %+v", got, play)
+		}
+		WantPlayer(t, p, "lobby", &play)
+		WantPlayer(t, p, "other", nil)
+
+		mustNil(t, p.Leave(ctx, "lobby", alice.ID))
+		WantPlayer(t, p, "lobby", &play) // bob is still there
+		mustNil(t, p.Leave(ctx, "lobby", bob.ID))
+		WantPlayer(t, p, "lobby", nil)
+		mustNil(t, p.Join(ctx, "lobby", alice))
+		WantPlayer(t, p, "lobby", nil)
+	})
+
+	t.Run("ConcurrentPlayerUpdatesAreSerialised", func(t *testing.T) {
+		p := newPresence(t)
+		mustNil(t, p.Join(ctx, "lobby", alice))
+		const updates = 10 // fewer than the store's retries, so every update lands
+		var wg sync.WaitGroup
+		for range updates {
+			wg.Go(func() {
+				_, err := p.UpdatePlayer(ctx, "lobby", func(prev *chat.Player) (chat.Player, error) {
+					next := chat.Player{Room: "lobby", URL: "https://example.com/a"}
+					if prev != nil {
+						next.Position = prev.Position + 1
+					}
+					return next, nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		pl, err := p.Player(ctx, "lobby")
+		mustNil(t, err)
+		// Each update built on the one before it: none was lost.
+		if pl == nil || pl.Position != updates-1 {
+			t.Fatalf("after %d counting updates Player = %+v, want position %d", updates, pl, updates-1)
+		}
+	})
+
 	t.Run("ConcurrentJoinsAndLeaves", func(t *testing.T) {
 		p := newPresence(t)
 		const users = 50
@@ -461,6 +605,29 @@ func WantMembers(t *testing.T, p chat.Presence, room string, want ...chat.User) 
 	mustNil(t, err)
 	if !slices.Equal(got, want) {
 		t.Fatalf("Members(%q) = %v, want %v", room, got, want)
+	}
+}
+
+// WantInCall fails t unless p.InCall(room) is exactly want.
+func WantInCall(t *testing.T, p chat.Presence, room string, want ...string) {
+	t.Helper()
+	got, err := p.InCall(context.Background(), room)
+	mustNil(t, err)
+	if want == nil {
+		want = []string{}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("InCall(%q) = %q, want %q", room, got, want)
+	}
+}
+
+// WantPlayer fails t unless p.Player(room) is want (nil: none).
+func WantPlayer(t *testing.T, p chat.Presence, room string, want *chat.Player) {
+	t.Helper()
+	got, err := p.Player(context.Background(), room)
+	mustNil(t, err)
+	if (got == nil) != (want == nil) || (got != nil && *got != *want) {
+		t.Fatalf("Player(%q) = %v, want %v", room, got, want)
 	}
 }
 

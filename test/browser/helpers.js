@@ -27,8 +27,10 @@ const WAIT_MS = 8000;
 // startServer runs the real binary (see test/lib/server.js).
 const startServer = server.start;
 
-function launchBrowser() {
-  return chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, timeout: 15000 });
+// launchBrowser starts Chromium; extraArgs add switches (the call tests'
+// fake camera and microphone).
+function launchBrowser(extraArgs = []) {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...LAUNCH_ARGS, ...extraArgs], timeout: 15000 });
 }
 
 function slug(s) {
