@@ -235,7 +235,7 @@ func parseICEServers(v string) ([]ICEServer, error) {
 			case !ok || rest == "" || strings.ContainsAny(u, " \t\n"):
 				return nil, fmt.Errorf("%q is not a STUN or TURN URL", u)
 			case scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns":
-				return nil, fmt.Errorf("%q: the scheme must be stun:, stuns:, turn: or turns:", u)
+				return nil, fmt.Errorf("%q: the scheme must be one of stun, stuns, turn, turns", u)
 			}
 		}
 	}
