@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/url"
+	"time"
 	"unicode/utf8"
 )
 
@@ -87,15 +88,8 @@ func (ss *Session) Control(ctx context.Context, req PlayerRequest) (Player, erro
 		return Player{}, ErrBadRequest.WithMessage("action must be load, play, pause or seek")
 	}
 	now := ss.svc.now()
-	ss.mu.Lock()
-	_, member := ss.rooms[room]
-	allowed := member && ss.players.allow(now)
-	ss.mu.Unlock()
-	if !member {
-		return Player{}, ErrNotInRoom
-	}
-	if !allowed {
-		return Player{}, ErrPlayerRateLimited
+	if err := ss.inRoomAllowed(room, now, &ss.players, ErrPlayerRateLimited); err != nil {
+		return Player{}, err
 	}
 
 	nowMs := now.UnixMilli()
@@ -187,19 +181,27 @@ func (ss *Session) Call(ctx context.Context, room string, active bool) (User, er
 	if room, err = ValidateRoom(room); err != nil {
 		return User{}, err
 	}
-	now := ss.svc.now()
-	ss.mu.Lock()
-	_, member := ss.rooms[room]
-	allowed := member && ss.calls.allow(now)
-	ss.mu.Unlock()
-	if !member {
-		return User{}, ErrNotInRoom
-	}
-	if !allowed {
-		return User{}, ErrCallRateLimited
+	if err := ss.inRoomAllowed(room, ss.svc.now(), &ss.calls, ErrCallRateLimited); err != nil {
+		return User{}, err
 	}
 	if err := ss.svc.presence.SetInCall(ctx, room, u.ID, active, MaxInCall); err != nil {
 		return User{}, internal("call", err)
 	}
 	return u, nil
+}
+
+// inRoomAllowed checks that the session is in room and takes a token from
+// b at now: ErrNotInRoom, or limited when b is empty (nothing is taken then).
+func (ss *Session) inRoomAllowed(room string, now time.Time, b *bucket, limited error) error {
+	ss.mu.Lock()
+	_, member := ss.rooms[room]
+	allowed := member && b.allow(now)
+	ss.mu.Unlock()
+	if !member {
+		return ErrNotInRoom
+	}
+	if !allowed {
+		return limited
+	}
+	return nil
 }

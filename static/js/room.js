@@ -91,6 +91,7 @@
   var joinListeners = [];
   window.chat = {
     socket: socket,
+    emitAck: emitAck,
     state: state,
     legacy: LEGACY,
     clock: clock,

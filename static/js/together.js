@@ -28,12 +28,12 @@
     return;
   }
   var socket = chat.socket;
+  var emitAck = chat.emitAck; // room.js's: an answer or a timeout error, normalized
   var body = document.body;
   var ROOM = body.getAttribute('data-room') || '';
   var DEMO = body.getAttribute('data-demo-clip') || '';
   var ICE_SERVERS = parseJSON(body.getAttribute('data-ice-servers'), []);
 
-  var ACK_TIMEOUT_MS = 10000;
   var SYNC_EVERY_MS = 500;
   var DRIFT_S = 0.5; // drift beyond which a page seeks back into step
   var USER_SEEK_S = 1.0; // a seek further than this from the shared position is the viewer's
@@ -74,29 +74,6 @@
     }
   }
 
-  function emitAck(event, payload, done) {
-    var finished = false;
-    var timer = setTimeout(function () {
-      if (!finished) {
-        finished = true;
-        done({ ok: false, error: C.normalizeError('timeout') });
-      }
-    }, ACK_TIMEOUT_MS);
-    socket.emit(event, payload, function (res) {
-      if (finished) {
-        return;
-      }
-      finished = true;
-      clearTimeout(timer);
-      if (!res || typeof res !== 'object') {
-        res = { ok: false, error: 'bad_response' };
-      }
-      if (!res.ok) {
-        res.error = C.normalizeError(res.error);
-      }
-      done(res);
-    });
-  }
 
   function me() {
     return chat.state.me;
