@@ -53,4 +53,4 @@ soak: build
 	bench/soak.sh
 
 clean:
-	rm -rf bin static/vendor/socketio/*.js static/vendor/socketio/*.map static/media/*.wav
+	rm -rf bin static/vendor/socketio/*.js static/vendor/socketio/*.map static/vendor/admin-ui static/media/*.wav

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -12,8 +13,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/socketio-go/chatserver/app"
 	"github.com/socketio-go/chatserver/config"
@@ -27,6 +31,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(args[1:], getenv, stderr)
 	}
+	if len(args) > 0 && args[0] == "hash-password" {
+		return hashPassword(os.Stdin, stdout, stderr)
+	}
 	cfg, err := config.Parse(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -38,6 +45,29 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return app.Run(ctx, cfg, stdout)
+}
+
+// hashPassword prints the bcrypt hash of the password on the first line of
+// stdin, for --admin-password-hash: the password never appears in a
+// command line or the process list.
+func hashPassword(stdin io.Reader, stdout, stderr io.Writer) int {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		fmt.Fprintln(stderr, "hash-password:", err)
+		return 2
+	}
+	pass := strings.TrimRight(line, "\r\n")
+	if pass == "" {
+		fmt.Fprintln(stderr, "hash-password: give the password on standard input (read -rs P; echo \"$P\" | chatserver hash-password)")
+		return 2
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.DefaultCost)
+	if err != nil { // longer than bcrypt's 72 bytes
+		fmt.Fprintln(stderr, "hash-password:", err)
+		return 2
+	}
+	fmt.Fprintln(stdout, string(hash))
+	return 0
 }
 
 // healthcheck is the container's HEALTHCHECK: the image has no shell or curl,

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -88,6 +89,17 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		m.Register(rt)
 	}
 	a := &App{cfg: cfg, log: log, rt: rt, store: b, metrics: m, stopBg: stopBg}
+	if cfg.Admin.Enabled() {
+		err := rt.EnableAdmin(realtime.AdminOptions{
+			Username: cfg.Admin.User, PasswordHash: cfg.Admin.PasswordHash,
+			ReadOnly: cfg.Admin.ReadOnly, Events: cfg.Admin.Events,
+			ServerID: adminServerID(b.node),
+		})
+		if err != nil {
+			a.closeStorage()
+			return nil, fmt.Errorf("admin: %w", err)
+		}
+	}
 	r, err := a.routes(svc)
 	if err != nil {
 		a.closeStorage()
@@ -105,6 +117,17 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	}
 	a.ready.Store(true)
 	return a, nil
+}
+
+// adminServerID names this node in the Admin UI: the host name, and in a
+// cluster the node's id too, since nodes may share a host (or a container
+// image's host name).
+func adminServerID(node string) string {
+	host, _ := os.Hostname()
+	if node == "" {
+		return host
+	}
+	return host + "#" + node
 }
 
 // routes is the one place that maps URLs to handlers.
@@ -137,6 +160,9 @@ func (a *App) routes(svc *chat.Service) (*gin.Engine, error) {
 	api := handlers.API{Chat: svc}
 	r.GET("/api/rooms", api.Rooms)
 	r.GET("/api/rooms/:room/messages", api.Messages)
+	if a.cfg.Admin.Enabled() {
+		handlers.AdminUI{Files: static.AdminUI}.Mount(r)
+	}
 	if a.metrics != nil && a.cfg.MetricsAddr == "" {
 		r.GET("/metrics", gin.WrapH(a.metrics.Handler()))
 	}

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"golang.org/x/crypto/bcrypt"
 	"time"
 )
 
@@ -71,7 +73,21 @@ type Config struct {
 	// ICEServers are the STUN and TURN servers the room page's calls use;
 	// none: host candidates only (peers on one network).
 	ICEServers []ICEServer
+	// Admin turns on the Socket.IO Admin UI when its user is set.
+	Admin Admin
 }
+
+// Admin configures the Socket.IO Admin UI (/admin/ and the /admin
+// namespace); it is off unless User and PasswordHash are both given.
+type Admin struct {
+	User         string
+	PasswordHash string // bcrypt
+	ReadOnly     bool   // watch only: no emit, join, leave, disconnect
+	Events       bool   // report every event with its arguments (development)
+}
+
+// Enabled reports whether the Admin UI is on.
+func (a Admin) Enabled() bool { return a.User != "" }
 
 // ICEServer is one entry of RTCConfiguration.iceServers, as the page
 // passes it to RTCPeerConnection.
@@ -106,6 +122,10 @@ var settings = []setting{
 	{"metrics-addr", "METRICS_ADDR", "serve /metrics on this address instead of --addr (to keep it private); empty: on --addr"},
 	{"log-level", "LOG_LEVEL", "debug, info (one line per connection and disconnection), warn or error"},
 	{"log-format", "LOG_FORMAT", "text (logfmt) or json"},
+	{"admin-user", "ADMIN_USER", "user name of the Socket.IO Admin UI at /admin/; with --admin-password-hash turns it on"},
+	{"admin-password-hash", "ADMIN_PASSWORD_HASH", "bcrypt hash of the Admin UI password (make one with: chatserver hash-password)"},
+	{"admin-readonly", "ADMIN_READONLY", "the Admin UI only watches: no emit, join, leave or disconnect"},
+	{"admin-events", "ADMIN_EVENTS", "the Admin UI also shows every event with its arguments, message texts included (development)"},
 	{"ice-servers", "ICE_SERVERS", "STUN/TURN servers for calls: comma-separated stun:/turn: URLs, or a JSON array of {urls, username, credential}; empty: host candidates only"},
 }
 
@@ -137,6 +157,10 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	fs.TextVar(&c.LogLevel, "log-level", &c.LogLevel, usage("log-level"))
 	fs.StringVar(&c.LogFormat, "log-format", "text", usage("log-format"))
 	fs.StringVar(&ice, "ice-servers", "", usage("ice-servers"))
+	fs.StringVar(&c.Admin.User, "admin-user", "", usage("admin-user"))
+	fs.StringVar(&c.Admin.PasswordHash, "admin-password-hash", "", usage("admin-password-hash"))
+	fs.BoolVar(&c.Admin.ReadOnly, "admin-readonly", false, usage("admin-readonly"))
+	fs.BoolVar(&c.Admin.Events, "admin-events", false, usage("admin-events"))
 
 	// Environment first, so that explicit flags override it.
 	for _, s := range settings {
@@ -282,10 +306,29 @@ func (c Config) validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
 	}
+	errs = append(errs, c.Admin.validate()...)
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		errs = append(errs, fmt.Errorf("--redis %q must be a redis:// or rediss:// URL", c.RedisURL))
 	}
 	return errors.Join(errs...)
+}
+
+func (a Admin) validate() []error {
+	var errs []error
+	switch {
+	case a.User == "" && a.PasswordHash != "":
+		errs = append(errs, errors.New("--admin-password-hash needs --admin-user"))
+	case a.User != "" && a.PasswordHash == "":
+		errs = append(errs, errors.New("--admin-user needs --admin-password-hash (make one with: chatserver hash-password)"))
+	case a.User != "":
+		if _, err := bcrypt.Cost([]byte(a.PasswordHash)); err != nil {
+			errs = append(errs, fmt.Errorf("--admin-password-hash is not a bcrypt hash (make one with: chatserver hash-password): %w", err))
+		}
+	}
+	if a.User == "" && (a.ReadOnly || a.Events) {
+		errs = append(errs, errors.New("--admin-readonly and --admin-events need --admin-user"))
+	}
+	return errs
 }
 
 // Print writes the effective settings, one per line, for the start-up log.
@@ -326,9 +369,19 @@ func (c Config) Print(w io.Writer) {
 		}
 		ice = strings.Join(l, ",")
 	}
-	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s http-read-timeout=%s http-idle-timeout=%s max-sessions-per-address=%s max-pending-connections=%s trusted-proxies=%s metrics=%s log-level=%s log-format=%s ice-servers=%s\n",
+	admin := "off"
+	if c.Admin.Enabled() {
+		admin = "/admin/ user=" + c.Admin.User // never the hash
+		if c.Admin.ReadOnly {
+			admin += " readonly"
+		}
+		if c.Admin.Events {
+			admin += " events"
+		}
+	}
+	fmt.Fprintf(w, "config: addr=%s data=%s cors-origins=%q ping-interval=%s ping-timeout=%s connect-timeout=%s max-payload=%s shutdown-timeout=%s recovery-window=%s redis=%s http-read-timeout=%s http-idle-timeout=%s max-sessions-per-address=%s max-pending-connections=%s trusted-proxies=%s metrics=%s log-level=%s log-format=%s ice-servers=%s admin=%q\n",
 		c.Addr, c.DataDir, origins, c.PingInterval, c.PingTimeout, c.ConnectTimeout, strconv.FormatInt(c.MaxPayload, 10), c.ShutdownTimeout, recovery, redis, c.HTTPReadTimeout, c.HTTPIdleTimeout,
-		limit(c.MaxSessionsPerAddr), limit(c.MaxPending), proxies, metrics, strings.ToLower(c.LogLevel.String()), c.LogFormat, ice)
+		limit(c.MaxSessionsPerAddr), limit(c.MaxPending), proxies, metrics, strings.ToLower(c.LogLevel.String()), c.LogFormat, ice, admin)
 }
 
 func limit(n int) string {

@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/socketio-go/chatserver/realtime/internal/admin"
 	"github.com/socketio-go/chatserver/realtime/internal/engineio"
 	"github.com/socketio-go/chatserver/realtime/internal/socketio"
 )
@@ -121,6 +122,7 @@ type Server struct {
 
 	mu         sync.Mutex
 	namespaces map[string]*Namespace
+	admin      *admin.Admin // nil unless EnableAdmin
 }
 
 // NewServer builds a server; mount it with Mount or serve Handler.
@@ -257,6 +259,12 @@ func (s *Server) Close(ctx context.Context) error {
 	s.Drain()
 	ctx, cancel := context.WithTimeout(ctx, closeGrace)
 	defer cancel()
+	s.mu.Lock()
+	a := s.admin
+	s.mu.Unlock()
+	if a != nil {
+		a.Close() // before the connections go: no reports of their closes
+	}
 	err := s.io.Close(ctx)
 	s.mu.Lock()
 	for _, n := range s.namespaces {

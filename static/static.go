@@ -24,3 +24,8 @@ func mustSub(dir string) fs.FS {
 	}
 	return sub
 }
+
+// AdminUI holds the Socket.IO Admin UI (vendor/admin-ui, copied from
+// @socket.io/admin-ui at build time); empty when the assets were not
+// built.
+var AdminUI fs.FS = mustSub("vendor/admin-ui")

@@ -19,6 +19,13 @@ type Handler interface {
 	OnClose(s *Session, reason Reason, err error)
 }
 
+// Upgrader is implemented by a Handler that wants to know when its
+// session moved from polling to WebSocket (an admin view shows the
+// transport in use).
+type Upgrader interface {
+	OnUpgrade(s *Session)
+}
+
 type transportKind uint8
 
 const (

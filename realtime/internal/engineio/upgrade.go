@@ -73,6 +73,11 @@ func (s *Session) probeLoop(c *wsConn, fr *frameReader, timer *time.Timer) {
 		return false // anything else: the probe failed
 	}, c.writeDirect)
 	timer.Stop()
+	if upgraded {
+		if u, ok := s.handler.(Upgrader); ok {
+			u.OnUpgrade(s)
+		}
+	}
 	if !upgraded {
 		s.mu.Lock()
 		if s.probe == c {

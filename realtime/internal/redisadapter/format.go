@@ -529,6 +529,9 @@ func packetData(v any, nsp string) ([]any, bool) {
 // socketToWire is a local socket in a fetchSockets answer.
 func socketToWire(s socketio.SocketInfo) wireSocket {
 	w := wireSocket{ID: s.ID, Handshake: s.Handshake, Rooms: s.Rooms, Data: s.Data}
+	if s.Local != nil {
+		w.Data = s.Local.SharedData()
+	}
 	if w.Handshake == nil {
 		w.Handshake = map[string]any{}
 	}

@@ -201,6 +201,11 @@ func (n *Namespace) add(s *Socket) {
 }
 
 func (n *Namespace) connected(s *Socket) {
+	// Before the application's handlers, as Node's admin UI listens:
+	// their joins then follow the socket's arrival.
+	if m := n.srv.mon(); m != nil {
+		m.SocketConnected(s)
+	}
 	n.mu.RLock()
 	handlers := n.onConnection
 	n.mu.RUnlock()

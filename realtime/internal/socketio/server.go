@@ -62,6 +62,7 @@ type Server struct {
 	nsps map[string]*Namespace
 
 	pending atomic.Int64 // connections that joined no namespace yet
+	monitor atomic.Pointer[monitorState]
 }
 
 // NewServer returns a server; create namespaces with Of before serving.

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -174,6 +175,9 @@ func (s *Socket) Emit(event string, args ...any) error {
 		return err
 	}
 	s.client.send(msgs)
+	if m := s.nsp.srv.eventMon(); m != nil {
+		m.EventSent(s, eventData(event, args))
+	}
 	return nil
 }
 
@@ -190,6 +194,9 @@ func (s *Socket) EmitWithAck(timeout time.Duration, fn func(args []any, err erro
 		return nil
 	}
 	s.client.send(msgs)
+	if m := s.nsp.srv.eventMon(); m != nil {
+		m.EventSent(s, eventData(event, args))
+	}
 	return nil
 }
 
@@ -238,13 +245,36 @@ func (s *Socket) Broadcast() *BroadcastOperator { return s.nsp.broadcast().Excep
 
 // Join puts the socket in the rooms.
 func (s *Socket) Join(rooms ...string) {
-	if s.Connected() {
+	if !s.Connected() {
+		return
+	}
+	m := s.nsp.srv.mon()
+	if m == nil {
 		s.nsp.adapter.AddAll(s, rooms)
+		return
+	}
+	before := s.Rooms()
+	s.nsp.adapter.AddAll(s, rooms)
+	for i, r := range rooms {
+		if !slices.Contains(before, r) && !slices.Contains(rooms[:i], r) {
+			m.RoomJoined(s, r)
+		}
 	}
 }
 
 // Leave takes the socket out of the room.
-func (s *Socket) Leave(room string) { s.nsp.adapter.Del(s, room) }
+func (s *Socket) Leave(room string) {
+	m := s.nsp.srv.mon()
+	if m == nil {
+		s.nsp.adapter.Del(s, room)
+		return
+	}
+	was := s.InRoom(room)
+	s.nsp.adapter.Del(s, room)
+	if was {
+		m.RoomLeft(s, room)
+	}
+}
 
 // Rooms lists the rooms the socket is in, its own id included.
 func (s *Socket) Rooms() []string { return s.nsp.adapter.Rooms(s) }
@@ -300,6 +330,9 @@ func (s *Socket) onEvent(args []any, id int64) {
 	if !connected {
 		return
 	}
+	if m := s.nsp.srv.eventMon(); m != nil {
+		m.EventReceived(s, args)
+	}
 	switch {
 	case h != nil:
 		h(args[1:], ack)
@@ -346,10 +379,22 @@ func (s *Socket) onClose(reason string) {
 		s.mu.Unlock()
 		s.nsp.rec.persist(s, s.nsp.adapter.Rooms(s))
 	}
+	m := s.nsp.srv.mon()
+	var rooms []string
+	if m != nil {
+		rooms = s.Rooms()
+	}
 	s.nsp.remove(s)
 	s.client.remove(s)
 	for _, fn := range handlers {
 		fn(reason)
+	}
+	if m != nil {
+		// In Node's order: the socket is gone, then its rooms are left.
+		m.SocketDisconnected(s, reason)
+		for _, r := range rooms {
+			m.RoomLeft(s, r)
+		}
 	}
 	for _, pa := range acks {
 		if pa.timer != nil {
