@@ -154,10 +154,11 @@ func New(io *socketio.Server, opts Options) (*Admin, error) {
 	if !opts.ReadOnly {
 		a.features = []string{featureEmit, featureJoin, featureLeave, featureDisconnect, featureMJoin, featureMLeave, featureMDisconnect}
 	}
-	a.features = append(a.features, featureAggregated)
-	if opts.Events {
-		a.features = append(a.features, featureAllEvents)
-	}
+	// The UI shows its socket, room, client and event views only when
+	// ALL_EVENTS is offered (its "development mode"); the events
+	// themselves are reported only with Events, so without it the event
+	// view stays empty while the others work.
+	a.features = append(a.features, featureAggregated, featureAllEvents)
 	a.nsp = io.Of(opts.Namespace)
 	a.nsp.Use(a.authenticate)
 	a.nsp.OnConnection(a.connected)
