@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"maps"
 	"os"
 	"time"
 
@@ -14,21 +15,14 @@ import (
 func describe(info socketio.SocketInfo, nsp string) map[string]any {
 	var clientID, transport string
 	data := map[string]any{}
+	if m, ok := info.Data.(map[string]any); ok {
+		maps.Copy(data, m)
+	}
 	if info.Local != nil {
 		clientID, transport = socketio.ClientID(info.Local), info.Local.Transport()
-		if m, ok := info.Local.Data().(map[string]any); ok {
-			for k, v := range m {
-				data[k] = v
-			}
-		}
-	} else if m, ok := info.Data.(map[string]any); ok {
-		for k, v := range m {
-			data[k] = v
-		}
-		if ad, ok := m[socketio.AdminKey].(map[string]any); ok {
-			clientID, _ = ad["clientId"].(string)
-			transport, _ = ad["transport"].(string)
-		}
+	} else if ad, ok := data[socketio.AdminKey].(map[string]any); ok {
+		clientID, _ = ad["clientId"].(string)
+		transport, _ = ad["transport"].(string)
 	}
 	delete(data, socketio.AdminKey)
 	hs := map[string]any{}

@@ -345,18 +345,12 @@ func (a *MemoryAdapter) Broadcast(p *Outgoing, opts BroadcastOptions) {
 	if f.Latest != "" {
 		f.Latest = a.nsp.name + "\x00" + f.Latest
 	}
-	if m := a.nsp.srv.eventMon(); m != nil {
-		a.each(opts, func(s *Socket, n int) {
-			f.Deferred = n > 1
-			if s.client.sendWith(f, msgs) {
-				m.EventSent(s, p.Data)
-			}
-		})
-		return
-	}
+	m := a.nsp.srv.eventMon()
 	a.each(opts, func(s *Socket, n int) {
 		f.Deferred = n > 1
-		s.client.sendWith(f, msgs)
+		if s.client.sendWith(f, msgs) && m != nil {
+			m.EventSent(s, p.Data)
+		}
 	})
 }
 

@@ -1,6 +1,10 @@
 package socketio
 
-import "github.com/socketio-go/chatserver/realtime/internal/engineio"
+import (
+	"maps"
+
+	"github.com/socketio-go/chatserver/realtime/internal/engineio"
+)
 
 // Monitor is told what happens to the sockets of every namespace: the
 // Socket.IO Admin UI's server side is one. Its methods run on the
@@ -104,9 +108,7 @@ func (s *Socket) SharedData() any {
 	}
 	out := map[string]any{}
 	if m, ok := d.(map[string]any); ok {
-		for k, v := range m {
-			out[k] = v
-		}
+		maps.Copy(out, m)
 	}
 	out[AdminKey] = map[string]any{"clientId": ClientID(s), "transport": s.Transport()}
 	return out
