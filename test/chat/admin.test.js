@@ -115,9 +115,12 @@ test('admin UI: login, listing, live reports and commands', async () => {
     const made = new Promise((res) => a.s.on('room_joined', (nsp, room, id) => room === 'ops-room' && id === late.id && res()));
     a.s.emit('join', '/chat', 'ops-room', late.id);
     await within(made, 'room_joined after the join command');
-    const gone = next(a.s, 'socket_disconnected', (nsp, id) => id === late.id);
+    // The id is kept: the client forgets its own once disconnected, which
+    // may be before the report arrives.
+    const lateId = late.id;
+    const gone = next(a.s, 'socket_disconnected', (nsp, id) => id === lateId);
     const reason = within(new Promise((res) => late.once('disconnect', res)), 'disconnect of the chat client');
-    a.s.emit('_disconnect', '/chat', false, late.id);
+    a.s.emit('_disconnect', '/chat', false, lateId);
     assert.equal(await reason, 'io server disconnect');
     await gone;
     assert.equal(early.connected, true, 'only the selected socket went');
