@@ -283,10 +283,10 @@ func (a *MemoryAdapter) Close() {}
 // does not allocate one per call.
 var targetsPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 256); return &s }}
 
-// each calls fn for every receiver of opts, after releasing the lock (a
-// receiver's write may take time; joins and leaves must not wait for it).
-// each calls fn for every socket opts selects; n is how many there are
-// (a broadcast to more than one defers its writes to the flushers).
+// each calls fn for every socket opts selects, after releasing the lock
+// (a receiver's write may take time; joins and leaves must not wait for
+// it); n is how many there are (a broadcast to more than one defers its
+// writes to the flushers).
 func (a *MemoryAdapter) each(opts BroadcastOptions, fn func(s *Socket, n int)) {
 	tp := targetsPool.Get().(*[]*Socket)
 	targets := (*tp)[:0]

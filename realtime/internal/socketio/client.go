@@ -375,13 +375,15 @@ func (c *client) OnClose(_ *engineio.Session, reason engineio.Reason, _ error) {
 }
 
 // disconnectAll is Socket.Disconnect(true): every socket of the
-// connection gets a DISCONNECT, then the connection closes.
+// connection is disconnected as by Disconnect(false) (a DISCONNECT, and
+// the reason "server namespace disconnect", which is not recovered, as in
+// Node), then the connection closes.
 func (c *client) disconnectAll() {
 	c.mu.Lock()
 	all := append([]*Socket(nil), c.sockets...)
 	c.mu.Unlock()
 	for _, s := range all {
-		s.sendDisconnect()
+		s.Disconnect(false)
 	}
 	c.closeSockets(ReasonForcedServerClose)
 	c.es.Close()

@@ -251,6 +251,15 @@ func TestWhatIsNotKept(t *testing.T) {
 		t.Fatalf("%+v kept", l)
 	}
 
+	// A server-side disconnect that closes the connection too (the Admin
+	// UI's "disconnect client"): as in Node, not kept either.
+	c = ks.dial(t, 4)
+	connectKept(t, c)
+	receive(t, ks.sockets, "socket", wait).Disconnect(true)
+	if l := receive(t, ks.left, "disconnect", wait); l.kept || l.reason != ReasonServerNamespaceDisconnect {
+		t.Fatalf("Disconnect(true): %+v, want not kept", l)
+	}
+
 	// A socket.io-client 2.x (protocol 4) connection: it cannot recover.
 	c2 := ks.dial(t, 3)
 	receive(t, ks.sockets, "socket", wait)

@@ -207,14 +207,15 @@ func TestDisconnectReasons(t *testing.T) {
 	if r := next("/ transport close"); r != "/ transport close" {
 		t.Fatal(r)
 	}
-	// Disconnect(true): every namespace gets DISCONNECT, then the close.
+	// Disconnect(true): every namespace gets DISCONNECT and leaves as by
+	// Disconnect(false), then the connection closes.
 	c3 := ts.dial(t, 4)
 	c3.Connect("/", "")
 	so = <-mains
 	so.Disconnect(true)
 	c3.Expect("41")
 	c3.ExpectClosed(false)
-	if r := next("/ forced server close"); r != "/ forced server close" {
+	if r := next("/ server namespace disconnect"); r != "/ server namespace disconnect" {
 		t.Fatal(r)
 	}
 }
