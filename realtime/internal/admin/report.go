@@ -68,6 +68,8 @@ func (a *Admin) stats(at time.Time) map[string]any {
 	for r, n := range es.Closes {
 		add("rawDisconnection", r.String(), n-prev.Closes[r])
 	}
+	add("packetsIn", "", es.PacketsReceived-prev.PacketsReceived)
+	add("packetsOut", "", es.PacketsSent-prev.PacketsSent)
 	add("bytesIn", "", es.BytesReceived-prev.BytesReceived)
 	add("bytesOut", "", es.BytesSent-prev.BytesSent)
 	if events == nil {

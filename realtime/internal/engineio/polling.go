@@ -320,6 +320,7 @@ func writePayloadTooLarge(w http.ResponseWriter) {
 // onPacket handles one packet from the client, whatever its transport. It
 // returns false once the session is closed (the rest is not read).
 func (s *Session) onPacket(p packet) bool {
+	s.srv.stats.packetsIn.Add(1)
 	switch p.typ {
 	case typeMessage:
 		if h := s.handler; h != nil {

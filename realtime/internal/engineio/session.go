@@ -315,6 +315,9 @@ func (s *Session) kickLocked() bool {
 func (s *Session) takeLocked() []entry {
 	batch := s.queue
 	s.queue, s.spare = s.spare, nil
+	if len(batch) > 0 {
+		s.srv.stats.packetsOut.Add(uint64(len(batch)))
+	}
 	return batch
 }
 

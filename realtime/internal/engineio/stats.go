@@ -6,8 +6,9 @@ import (
 )
 
 // The server's counters, for monitoring: plain atomics bumped where the
-// event happens (once per session, request, close or socket write, never
-// per receiver of a broadcast), read by Stats.
+// event happens (once per session, request, close, packet received, batch
+// handed to a transport or socket write, never per receiver of a
+// broadcast), read by Stats.
 
 // Transports and protocol versions, as Stats indexes them.
 const (
@@ -27,6 +28,8 @@ type Stats struct {
 	Closes          map[Reason]uint64
 	BytesReceived   uint64 // from clients: WebSocket bytes read, polling bodies
 	BytesSent       uint64 // to clients: WebSocket bytes written, polling bodies
+	PacketsReceived uint64 // Engine.IO packets from clients, of every type
+	PacketsSent     uint64 // Engine.IO packets handed to a transport to send, of every type
 	VolatileDropped uint64 // volatile messages not sent to a client that is behind
 }
 
@@ -54,6 +57,8 @@ type counters struct {
 	closes     [numReasons]atomic.Uint64
 	received   atomic.Uint64
 	sent       atomic.Uint64
+	packetsIn  atomic.Uint64
+	packetsOut atomic.Uint64
 	volatile   atomic.Uint64
 }
 
@@ -91,6 +96,8 @@ func (srv *Server) Stats() Stats {
 		Closes:          make(map[Reason]uint64, numReasons),
 		BytesReceived:   c.received.Load(),
 		BytesSent:       c.sent.Load(),
+		PacketsReceived: c.packetsIn.Load(),
+		PacketsSent:     c.packetsOut.Load(),
 		VolatileDropped: c.volatile.Load(),
 	}
 	for t := range 2 {

@@ -31,6 +31,10 @@ func TestStatsCount(t *testing.T) {
 	if st.BytesReceived != uint64(len("4hello")) || st.BytesSent != sent+uint64(len("4x")) || st.VolatileDropped != 1 {
 		t.Fatalf("bytes and drops: %+v", st)
 	}
+	// Packets: the open packet and "4x" out, "4hello" in.
+	if st.PacketsSent != 2 || st.PacketsReceived != 1 {
+		t.Fatalf("packets: %+v", st)
+	}
 	want := map[ErrorCode]int{ErrUnknownSID: 400, ErrUnsupportedProtocol: 400}
 	if len(st.Errors) != 2 {
 		t.Fatalf("errors %+v", st.Errors)
