@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -44,6 +45,9 @@ type redisRecord struct {
 // again what was not acknowledged.
 const SentTTL = 5 * time.Minute
 
+//go:embed lua/history_append.lua
+var appendLua string
+
 // appendScript takes KEYS counter, room stream, sent key and ARGV record
 // JSON, retention, clientId, SentTTL in ms, and returns {id, record JSON}.
 // Taking the ID and adding the entry in one step keeps each stream in ID
@@ -51,19 +55,7 @@ const SentTTL = 5 * time.Minute
 // stored already is answered with the stored one: an append whose reply
 // was lost with the connection (the client retries it on a new one) is
 // stored once.
-var appendScript = redis.NewScript(`
-if ARGV[3] ~= '' then
-  local prev = redis.call('GET', KEYS[3])
-  if prev then
-    local e = redis.call('XRANGE', KEYS[2], prev .. '-0', prev .. '-0')
-    if #e > 0 then return {tonumber(prev), e[1][2][2]} end
-  end
-end
-local id = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], string.format('%d-0', id), 'm', ARGV[1])
-if ARGV[3] ~= '' then redis.call('SET', KEYS[3], id, 'PX', ARGV[4]) end
-return {id, ARGV[1]}
-`)
+var appendScript = redis.NewScript(appendLua)
 
 // Append implements chat.History. A message with the clientId of one the
 // same sender (From.ID) stored in the room within SentTTL is not stored

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"time"
 
@@ -28,36 +29,20 @@ func NewRedisNames(rdb redis.UniversalClient, prefix string, opts ...RedisOption
 	return &RedisNames{rdb: rdb, k: keys(prefix), node: c.nodeID, ttl: c.nodeTTL}
 }
 
+//go:embed lua/names_claim.lua
+var claimLua string
+
 // claimScript takes KEYS name, [node names set, nodes set, node key] and ARGV
 // owner, TTL ms (0 = none), node names entry, node ID. It returns 1 when the
 // owner holds the name afterwards and 0 when someone else does.
-var claimScript = redis.NewScript(`
-local ttl = tonumber(ARGV[2])
-local ok
-if ttl > 0 then
-  ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ttl)
-else
-  ok = redis.call('SET', KEYS[1], ARGV[1], 'NX')
-end
-if not ok then
-  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-  if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
-end
-if ttl > 0 then
-  redis.call('SADD', KEYS[2], ARGV[3])
-  redis.call('SADD', KEYS[3], ARGV[4])
-  redis.call('SET', KEYS[4], '1', 'NX', 'PX', ttl)
-end
-return 1
-`)
+var claimScript = redis.NewScript(claimLua)
+
+//go:embed lua/names_release.lua
+var releaseLua string
 
 // releaseScript takes KEYS name, [node names set] and ARGV owner, node names
 // entry: compare-and-delete, so only the owner frees a name.
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-if KEYS[2] then redis.call('SREM', KEYS[2], ARGV[2]) end
-return 1
-`)
+var releaseScript = redis.NewScript(releaseLua)
 
 // Claim implements chat.Names.
 func (n *RedisNames) Claim(ctx context.Context, name, ownerID string) error {

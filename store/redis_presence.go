@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,45 +50,23 @@ type presenceEntry struct {
 	Node string `json:"node"`
 }
 
+//go:embed lua/presence_join.lua
+var joinLua string
+
 // joinScript takes KEYS room hash, rooms set, node members set, nodes set,
 // node key and ARGV user ID, entry JSON, room, node ID, TTL ms, prefix. A
 // user moving between nodes is dropped from the old node's set. The node key
 // is created if missing, so members joined before the first heartbeat are not
 // swept as a dead node's.
-var joinScript = redis.NewScript(`
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-if old then
-  local ok, u = pcall(cjson.decode, old)
-  if ok and type(u) == 'table' and type(u.node) == 'string' and u.node ~= ARGV[4] then
-    redis.call('SREM', ARGV[6] .. 'nodemembers:' .. u.node, ARGV[3] .. '\0' .. ARGV[1])
-  end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3])
-redis.call('SADD', KEYS[3], ARGV[3] .. '\0' .. ARGV[1])
-redis.call('SADD', KEYS[4], ARGV[4])
-redis.call('SET', KEYS[5], '1', 'NX', 'PX', ARGV[5])
-return 1
-`)
+var joinScript = redis.NewScript(joinLua)
+
+//go:embed lua/presence_leave.lua
+var leaveLua string
 
 // leaveScript takes KEYS room hash, rooms set, call set, player key and
 // ARGV user ID, room, prefix. The last member takes the room's call and
 // player with them.
-var leaveScript = redis.NewScript(`
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-if not old then return 0 end
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('SREM', KEYS[3], ARGV[1])
-if redis.call('HLEN', KEYS[1]) == 0 then
-  redis.call('SREM', KEYS[2], ARGV[2])
-  redis.call('DEL', KEYS[3], KEYS[4])
-end
-local ok, u = pcall(cjson.decode, old)
-if ok and type(u) == 'table' and type(u.node) == 'string' then
-  redis.call('SREM', ARGV[3] .. 'nodemembers:' .. u.node, ARGV[2] .. '\0' .. ARGV[1])
-end
-return 1
-`)
+var leaveScript = redis.NewScript(leaveLua)
 
 // Join implements chat.Presence.
 func (p *RedisPresence) Join(ctx context.Context, room string, u chat.User) error {
@@ -177,20 +156,13 @@ func (p *RedisPresence) HasMember(ctx context.Context, room, userID string) (boo
 	return ok, nil
 }
 
+//go:embed lua/presence_call.lua
+var callLua string
+
 // callScript takes KEYS room hash, call set and ARGV user ID, 1 to join the
 // call or 0 to leave it, the most members the call may hold. It returns 1
 // when done, -1 when the user is not a member, -2 when the call is full.
-var callScript = redis.NewScript(`
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
-if ARGV[2] ~= '1' then
-  redis.call('SREM', KEYS[2], ARGV[1])
-  return 1
-end
-if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 1 end
-if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[3]) then return -2 end
-redis.call('SADD', KEYS[2], ARGV[1])
-return 1
-`)
+var callScript = redis.NewScript(callLua)
 
 // SetInCall implements chat.Presence.
 func (p *RedisPresence) SetInCall(ctx context.Context, room, userID string, inCall bool, maxInCall int) error {
@@ -302,76 +274,24 @@ func (p *RedisPresence) UpdatePlayer(ctx context.Context, room string, update fu
 	return chat.Player{}, fmt.Errorf("store: redis: player of %q: %d concurrent updates in a row", room, playerAttempts)
 }
 
+//go:embed lua/node_heartbeat.lua
+var heartbeatLua string
+
 // heartbeatScript takes KEYS node key, nodes set, node names set and ARGV
 // node ID, TTL ms, prefix. It refreshes the node key and the TTL of every
 // name the node holds, re-creating a name that expired meanwhile unless
 // someone else took it. It returns 1 if the node key had lapsed.
-var heartbeatScript = redis.NewScript(`
-local lapsed = redis.call('EXISTS', KEYS[1]) == 0
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[1])
-for _, e in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  local i = string.find(e, '\0', 1, true)
-  if i then
-    local k = ARGV[3] .. 'name:' .. string.sub(e, 1, i - 1)
-    local owner = string.sub(e, i + 1)
-    local cur = redis.call('GET', k)
-    if cur == owner then
-      redis.call('PEXPIRE', k, ARGV[2])
-    elseif not cur then
-      redis.call('SET', k, owner, 'PX', ARGV[2])
-    else
-      redis.call('SREM', KEYS[3], e)
-    end
-  else
-    redis.call('SREM', KEYS[3], e)
-  end
-end
-if lapsed then return 1 end
-return 0
-`)
+var heartbeatScript = redis.NewScript(heartbeatLua)
+
+//go:embed lua/node_sweep.lua
+var sweepLua string
 
 // sweepScript takes KEYS dead node key, its members set, its names set, nodes
 // set, rooms set and ARGV node ID, prefix, batch size. Unless the node is
 // alive again it removes up to a batch of the node's members and names and
 // returns {remaining, {room, entry JSON, ...}}; remaining is -1 when the node
 // turned out to be alive. Once nothing remains the node is forgotten.
-var sweepScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return {-1, {}} end
-local gone = {}
-for _, e in ipairs(redis.call('SPOP', KEYS[2], ARGV[3])) do
-  local i = string.find(e, '\0', 1, true)
-  if i then
-    local room = string.sub(e, 1, i - 1)
-    local uid = string.sub(e, i + 1)
-    local rk = ARGV[2] .. 'room:' .. room
-    local v = redis.call('HGET', rk, uid)
-    if v then
-      local ok, u = pcall(cjson.decode, v)
-      if ok and type(u) == 'table' and u.node == ARGV[1] then
-        redis.call('HDEL', rk, uid)
-        redis.call('SREM', ARGV[2] .. 'call:' .. room, uid)
-        if redis.call('HLEN', rk) == 0 then
-          redis.call('SREM', KEYS[5], room)
-          redis.call('DEL', ARGV[2] .. 'call:' .. room, ARGV[2] .. 'player:' .. room)
-        end
-        table.insert(gone, room)
-        table.insert(gone, v)
-      end
-    end
-  end
-end
-for _, e in ipairs(redis.call('SPOP', KEYS[3], ARGV[3])) do
-  local i = string.find(e, '\0', 1, true)
-  if i then
-    local k = ARGV[2] .. 'name:' .. string.sub(e, 1, i - 1)
-    if redis.call('GET', k) == string.sub(e, i + 1) then redis.call('DEL', k) end
-  end
-end
-local more = redis.call('SCARD', KEYS[2]) + redis.call('SCARD', KEYS[3])
-if more == 0 then redis.call('SREM', KEYS[4], ARGV[1]) end
-return {more, gone}
-`)
+var sweepScript = redis.NewScript(sweepLua)
 
 // Heartbeat marks this node alive for NodeTTL and extends the names claimed
 // through a RedisNames bound to it (WithNodeID). Run calls it every
