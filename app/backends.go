@@ -58,13 +58,15 @@ func openBackends(ctx context.Context, cfg config.Config, log *slog.Logger) (*ba
 	}
 	node := store.NewNodeID()
 	log.Info("cluster mode", "redis", opt.Addr, "node", node, "presence_ttl", store.NodeTTL)
-	presence := store.NewRedisPresence(rdb, redisKeyPrefix, node, store.WithLogger(log))
+	// Names and presence are bound to the same node, with the same options.
+	opts := []store.RedisOption{store.WithNodeID(node), store.WithLogger(log)}
+	presence := store.NewRedisPresence(rdb, redisKeyPrefix, opts...)
 	if err := presence.Heartbeat(pingCtx); err != nil {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("redis heartbeat: %w", err)
 	}
 	return &backends{
-		names:    store.NewRedisNames(rdb, redisKeyPrefix, store.WithNodeID(node)),
+		names:    store.NewRedisNames(rdb, redisKeyPrefix, opts...),
 		presence: presence,
 		history:  store.NewRedisHistory(rdb, redisKeyPrefix),
 		redis:    rdb,

@@ -92,11 +92,13 @@ func newRedisConfig(opts []RedisOption) redisConfig {
 	return c
 }
 
-// WithNodeID binds a RedisNames to the node that claims names through it:
-// claims get a TTL of NodeTTL, kept alive by that node's heartbeat
-// (RedisPresence.Run with the same prefix and node ID), and are freed by the
-// sweeper when the node dies. NewRedisPresence takes its node ID as an
-// argument and ignores this option.
+// WithNodeID names the node a RedisPresence or RedisNames works for; give
+// both of a node the same ID, unique per process lifetime (see NewNodeID).
+// NewRedisPresence requires it: the members joined through the presence are
+// owned by that node. A RedisNames bound to a node gives its claims a TTL of
+// NodeTTL, kept alive by that node's heartbeat (RedisPresence.Run with the
+// same prefix and node ID), and its claims are freed by the sweeper when the
+// node dies.
 func WithNodeID(nodeID string) RedisOption {
 	return func(c *redisConfig) { c.nodeID = nodeID }
 }

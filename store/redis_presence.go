@@ -33,14 +33,15 @@ type RedisPresence struct {
 	beaten atomic.Bool
 }
 
-// NewRedisPresence returns presence stored under prefix for the node nodeID,
-// which must be unique per process lifetime (see NewNodeID). The client
-// stays owned by the caller. Run must be running for the node to count as
-// alive.
-func NewRedisPresence(rdb redis.UniversalClient, prefix, nodeID string, opts ...RedisOption) *RedisPresence {
+// NewRedisPresence returns presence stored under prefix for the node given
+// by WithNodeID, which is required: it panics without one. The client stays
+// owned by the caller. Run must be running for the node to count as alive.
+func NewRedisPresence(rdb redis.UniversalClient, prefix string, opts ...RedisOption) *RedisPresence {
 	c := newRedisConfig(opts)
-	c.nodeID = nodeID
-	return &RedisPresence{rdb: rdb, k: keys(prefix), node: nodeID, cfg: c}
+	if c.nodeID == "" {
+		panic("store: NewRedisPresence needs WithNodeID")
+	}
+	return &RedisPresence{rdb: rdb, k: keys(prefix), node: c.nodeID, cfg: c}
 }
 
 // presenceEntry is the stored form of a member.

@@ -84,8 +84,18 @@ func TestRedisNamesBoundToNode(t *testing.T) {
 func TestRedisPresence(t *testing.T) {
 	rdb := newClient(t)
 	storetest.TestPresence(t, func(t *testing.T) chat.Presence {
-		return store.NewRedisPresence(rdb, newPrefix(t), "n1")
+		return store.NewRedisPresence(rdb, newPrefix(t), store.WithNodeID("n1"))
 	})
+}
+
+// Presence without a node would own its members under no node at all.
+func TestRedisPresenceNeedsNodeID(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("NewRedisPresence without WithNodeID did not panic")
+		}
+	}()
+	store.NewRedisPresence(nil, "p:")
 }
 
 func TestRedisHistory(t *testing.T) {
@@ -171,8 +181,8 @@ func TestRedisPresenceSharedAcrossNodes(t *testing.T) {
 	rdb := newClient(t)
 	ctx := context.Background()
 	prefix := newPrefix(t)
-	p1 := store.NewRedisPresence(rdb, prefix, "n1")
-	p2 := store.NewRedisPresence(clientFor(t, sharedRedis), prefix, "n2")
+	p1 := store.NewRedisPresence(rdb, prefix, store.WithNodeID("n1"))
+	p2 := store.NewRedisPresence(clientFor(t, sharedRedis), prefix, store.WithNodeID("n2"))
 	alice := chat.User{ID: "c1", Name: "alice"}
 	bob := chat.User{ID: "c2", Name: "bob"}
 	must(t, p1.Join(ctx, "lobby", alice))
@@ -278,9 +288,9 @@ func TestRedisDeadNodeIsSwept(t *testing.T) {
 	const ttl = time.Second
 	opts := []store.RedisOption{store.WithNodeTTL(ttl), store.WithSweepInterval(100 * time.Millisecond)}
 
-	dying := store.NewRedisPresence(rdb, prefix, "dying", opts...)
+	dying := store.NewRedisPresence(rdb, prefix, append(opts, store.WithNodeID("dying"))...)
 	dyingNames := store.NewRedisNames(rdb, prefix, append(opts, store.WithNodeID("dying"))...)
-	survivor := store.NewRedisPresence(clientFor(t, sharedRedis), prefix, "survivor", opts...)
+	survivor := store.NewRedisPresence(clientFor(t, sharedRedis), prefix, append(opts, store.WithNodeID("survivor"))...)
 	survivorNames := store.NewRedisNames(rdb, prefix, append(opts, store.WithNodeID("survivor"))...)
 
 	var dyingGone atomic.Int32
@@ -347,8 +357,8 @@ func TestRedisSweepTakesCallsAndPlayers(t *testing.T) {
 	ctx := context.Background()
 	prefix := newPrefix(t)
 	const ttl = 200 * time.Millisecond
-	dying := store.NewRedisPresence(rdb, prefix, "dying", store.WithNodeTTL(ttl))
-	survivor := store.NewRedisPresence(rdb, prefix, "survivor", store.WithNodeTTL(time.Minute))
+	dying := store.NewRedisPresence(rdb, prefix, store.WithNodeID("dying"), store.WithNodeTTL(ttl))
+	survivor := store.NewRedisPresence(rdb, prefix, store.WithNodeID("survivor"), store.WithNodeTTL(time.Minute))
 	alice := chat.User{ID: "c1", Name: "alice"}
 	carol := chat.User{ID: "c3", Name: "carol"}
 	must(t, dying.Join(ctx, "lobby", alice))
@@ -422,7 +432,7 @@ func TestRedisConcurrentSweepersReportOnce(t *testing.T) {
 	ctx := context.Background()
 	prefix := newPrefix(t)
 	opts := []store.RedisOption{store.WithNodeTTL(300 * time.Millisecond)}
-	dead := store.NewRedisPresence(rdb, prefix, "dead", opts...)
+	dead := store.NewRedisPresence(rdb, prefix, append(opts, store.WithNodeID("dead"))...)
 	const users = 1200 // more than one sweep batch
 	for i := range users {
 		must(t, dead.Join(ctx, fmt.Sprintf("r%d", i%3), chat.User{ID: fmt.Sprintf("c%04d", i), Name: "u"}))
@@ -443,7 +453,7 @@ func TestRedisConcurrentSweepersReportOnce(t *testing.T) {
 	rec := newGoneRecorder()
 	var wg sync.WaitGroup
 	for i := range 4 {
-		p := store.NewRedisPresence(clientFor(t, sharedRedis), prefix, fmt.Sprint("sweeper", i), opts...)
+		p := store.NewRedisPresence(clientFor(t, sharedRedis), prefix, append(opts, store.WithNodeID(fmt.Sprint("sweeper", i)))...)
 		wg.Go(func() {
 			if err := p.Sweep(ctx, rec.onGone); err != nil {
 				t.Error(err)
@@ -472,7 +482,7 @@ func TestRedisRestartReconnects(t *testing.T) {
 	rdb := clientFor(t, srv)
 	ctx := context.Background()
 	prefix := newPrefix(t)
-	presence := store.NewRedisPresence(rdb, prefix, "n1", store.WithNodeTTL(600*time.Millisecond))
+	presence := store.NewRedisPresence(rdb, prefix, store.WithNodeID("n1"), store.WithNodeTTL(600*time.Millisecond))
 	names := store.NewRedisNames(rdb, prefix, store.WithNodeID("n1"), store.WithNodeTTL(600*time.Millisecond))
 	history := store.NewRedisHistory(rdb, prefix)
 	runNode(t, presence, nil)
