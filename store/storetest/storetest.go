@@ -1,11 +1,12 @@
 // Package storetest holds the conformance suites every chat backend must
-// pass. Backend packages call them from their own tests, so in-memory, bbolt
-// and future shared backends (Redis) are held to one definition of the
-// contracts in package chat.
+// pass: TestNames, TestPresence and TestHistory. Backend packages call them
+// from their own tests, so the in-memory, bbolt and Redis backends of package
+// store are held to one definition of the contracts in package chat.
 //
 // The suites assume nothing a shared backend could not guarantee: IDs are only
 // required to increase, not to start at 1 or to be dense. Each constructor call
-// must return a fresh, empty backend.
+// must return a fresh, empty backend; the Redis tests give each one a key
+// prefix of its own on one server.
 package storetest
 
 import (
