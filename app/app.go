@@ -157,7 +157,7 @@ func (a *App) routes(svc *chat.Service) (*gin.Engine, error) {
 	r.GET("/rooms/:room", pages.Room)
 	r.GET("/legacy/rooms/:room", pages.LegacyRoom)
 
-	api := handlers.API{Chat: svc}
+	api := handlers.API{Chat: svc, Log: a.log}
 	r.GET("/api/rooms", api.Rooms)
 	r.GET("/api/rooms/:room/messages", api.Messages)
 	if a.cfg.Admin.Enabled() {

@@ -70,6 +70,7 @@ func (p *flakyPresence) Rooms(ctx context.Context) ([]chat.RoomInfo, error) {
 type flakyHistory struct {
 	chat.History
 	failAppend, failRead bool
+	onRecent             func(room string) // called as Recent starts, when set
 }
 
 func (h *flakyHistory) Append(ctx context.Context, m chat.Message) (chat.Message, error) {
@@ -80,6 +81,9 @@ func (h *flakyHistory) Append(ctx context.Context, m chat.Message) (chat.Message
 }
 
 func (h *flakyHistory) Recent(ctx context.Context, room string, limit int) ([]chat.Message, error) {
+	if h.onRecent != nil {
+		h.onRecent(room)
+	}
 	if h.failRead {
 		return nil, errDown
 	}
@@ -139,13 +143,13 @@ func TestBackendFailuresAreInternal(t *testing.T) {
 	mustOK(t, err)
 
 	f.presence.failJoin = true
-	_, err = s.Join(ctx, "lobby")
+	_, err = s.Join(ctx, "lobby", nil)
 	wantInternal(t, err)
 	f.presence.failJoin = false
 
 	// A join whose snapshot fails is undone in presence.
 	f.presence.failMembers = true
-	_, err = s.Join(ctx, "lobby")
+	_, err = s.Join(ctx, "lobby", nil)
 	wantInternal(t, err)
 	f.presence.failMembers = false
 	if members, _ := f.fixture.presence.Members(ctx, "lobby"); len(members) != 0 {
@@ -156,13 +160,13 @@ func TestBackendFailuresAreInternal(t *testing.T) {
 	}
 
 	f.history.failRead = true
-	_, err = s.Join(ctx, "lobby")
+	_, err = s.Join(ctx, "lobby", nil)
 	wantInternal(t, err)
 	_, err = f.svc.Messages(ctx, "lobby", 0, 10)
 	wantInternal(t, err)
 	f.history.failRead = false
 
-	_, err = s.Join(ctx, "lobby")
+	_, err = s.Join(ctx, "lobby", nil)
 	mustOK(t, err)
 
 	f.history.failAppend = true
@@ -171,7 +175,7 @@ func TestBackendFailuresAreInternal(t *testing.T) {
 	f.history.failAppend = false
 
 	f.presence.failLeave = true
-	_, err = s.Leave(ctx, "lobby")
+	_, err = s.Leave(ctx, "lobby", nil)
 	wantInternal(t, err)
 	if !slices.Contains(s.Rooms(), "lobby") {
 		t.Fatal("failed leave dropped the room from the session")
@@ -199,5 +203,66 @@ func TestBackendErrorCodesPassThrough(t *testing.T) {
 	_, err := f.svc.NewSession("c2").Register(ctx, "alice")
 	if chat.AsError(err) != chat.ErrNameTaken {
 		t.Fatalf("got %v, want name_taken unchanged", err)
+	}
+}
+
+// roomConn is a chat.Conn that records which rooms it is in.
+type roomConn struct{ in map[string]bool }
+
+func (c *roomConn) Join(room string)  { c.in[room] = true }
+func (c *roomConn) Leave(room string) { delete(c.in, room) }
+
+func TestJoinPutsTheConnectionInTheRoomBeforeTheHistoryIsRead(t *testing.T) {
+	f := newFlakyFixture(t)
+	s := f.svc.NewSession("c1")
+	conn := &roomConn{in: map[string]bool{}}
+
+	// Refused joins leave the connection alone.
+	_, err := s.Join(ctx, "lobby", conn)
+	wantErr(t, err, chat.ErrNotRegistered)
+	_, err = s.Register(ctx, "alice")
+	mustOK(t, err)
+	_, err = s.Join(ctx, "BAD ROOM", conn)
+	wantErr(t, err, chat.ErrRoomInvalid)
+	if len(conn.in) != 0 {
+		t.Fatalf("refused joins put the connection in %v", conn.in)
+	}
+
+	// A join whose history read fails takes the connection out again.
+	f.history.failRead = true
+	_, err = s.Join(ctx, "lobby", conn)
+	wantInternal(t, err)
+	f.history.failRead = false
+	if len(conn.in) != 0 {
+		t.Fatalf("a failed join left the connection in %v", conn.in)
+	}
+
+	// The connection is in the room as the history is read.
+	var inAtRead bool
+	f.history.onRecent = func(room string) { inAtRead = conn.in[room] }
+	_, err = s.Join(ctx, "lobby", conn)
+	mustOK(t, err)
+	if !inAtRead || !conn.in["lobby"] {
+		t.Fatalf("in the room at the read: %v, after: %v", inAtRead, conn.in)
+	}
+
+	// Joining again changes nothing; leaving takes it out, a refused leave
+	// does not.
+	res, err := s.Join(ctx, "lobby", conn)
+	mustOK(t, err)
+	if !res.AlreadyMember || !conn.in["lobby"] {
+		t.Fatalf("second join %+v, conn %v", res, conn.in)
+	}
+	f.presence.failLeave = true
+	_, err = s.Leave(ctx, "lobby", conn)
+	wantInternal(t, err)
+	f.presence.failLeave = false
+	if !conn.in["lobby"] {
+		t.Fatal("a failed leave took the connection out")
+	}
+	_, err = s.Leave(ctx, "lobby", conn)
+	mustOK(t, err)
+	if len(conn.in) != 0 {
+		t.Fatalf("after leave %v", conn.in)
 	}
 }

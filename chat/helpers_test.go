@@ -75,7 +75,7 @@ func (f *fixture) member(t testing.TB, id, name string, rooms ...string) *chat.S
 	t.Helper()
 	s := f.user(t, id, name)
 	for _, r := range rooms {
-		if _, err := s.Join(ctx, r); err != nil {
+		if _, err := s.Join(ctx, r, nil); err != nil {
 			t.Fatalf("Join(%q): %v", r, err)
 		}
 	}

@@ -32,7 +32,7 @@ func TestPublishDeliversBeforeTheWriteAndAcksAfter(t *testing.T) {
 	if _, err := a.Register(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Join(ctx, "lobby"); err != nil {
+	if _, err := a.Join(ctx, "lobby", nil); err != nil {
 		t.Fatal(err)
 	}
 

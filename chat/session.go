@@ -149,9 +149,22 @@ func (ss *Session) Register(ctx context.Context, name string) (User, error) {
 	return u, nil
 }
 
+// Conn is the connection's side of a room: Join puts it in the room's
+// broadcasts, Leave takes it out (a realtime.Socket is one). Session.Join
+// and Session.Leave order it with the domain's own state; nil is no
+// connection (tools, tests).
+type Conn interface {
+	Join(room string)
+	Leave(room string)
+}
+
 // Join enters room and returns its recent history and members. Joining a room
 // the session is already in returns the same data with AlreadyMember set.
-func (ss *Session) Join(ctx context.Context, room string) (JoinResult, error) {
+//
+// conn enters the room's broadcasts before the history is read, so a
+// message posted meanwhile reaches it live when it is not in the history
+// (clients de-duplicate by id); it leaves again if the join fails.
+func (ss *Session) Join(ctx context.Context, room string, conn Conn) (JoinResult, error) {
 	ss.opMu.Lock()
 	defer ss.opMu.Unlock()
 
@@ -174,6 +187,9 @@ func (ss *Session) Join(ctx context.Context, room string) (JoinResult, error) {
 		if err := ss.svc.presence.Join(ctx, room, u); err != nil {
 			return JoinResult{}, internal("join", err)
 		}
+		if conn != nil {
+			conn.Join(room)
+		}
 	}
 
 	res, err := ss.snapshot(ctx, room)
@@ -182,6 +198,9 @@ func (ss *Session) Join(ctx context.Context, room string) (JoinResult, error) {
 			// Undo, so a failed join does not leave an invisible member
 			// that the client believes is not in the room.
 			_ = ss.svc.presence.Leave(context.WithoutCancel(ctx), room, u.ID)
+			if conn != nil {
+				conn.Leave(room)
+			}
 		}
 		return JoinResult{}, err
 	}
@@ -221,8 +240,9 @@ func (ss *Session) snapshot(ctx context.Context, room string) (JoinResult, error
 	return JoinResult{Room: room, History: history, Members: members, Player: player}, nil
 }
 
-// Leave exits room and returns the user, for the wiring to announce.
-func (ss *Session) Leave(ctx context.Context, room string) (User, error) {
+// Leave exits room and returns the user, for the wiring to announce; conn
+// (when not nil) leaves the room's broadcasts with it.
+func (ss *Session) Leave(ctx context.Context, room string, conn Conn) (User, error) {
 	ss.opMu.Lock()
 	defer ss.opMu.Unlock()
 
@@ -244,6 +264,9 @@ func (ss *Session) Leave(ctx context.Context, room string) (User, error) {
 	ss.mu.Lock()
 	delete(ss.rooms, room)
 	ss.mu.Unlock()
+	if conn != nil {
+		conn.Leave(room)
+	}
 	return u, nil
 }
 

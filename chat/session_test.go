@@ -26,9 +26,9 @@ func TestNotRegisteredOnEveryAction(t *testing.T) {
 	// Even malformed arguments report not_registered: the client's first
 	// problem is that it has not registered.
 	for _, room := range []string{"lobby", "NOT VALID"} {
-		_, err := s.Join(ctx, room)
+		_, err := s.Join(ctx, room, nil)
 		wantErr(t, err, chat.ErrNotRegistered)
-		_, err = s.Leave(ctx, room)
+		_, err = s.Leave(ctx, room, nil)
 		wantErr(t, err, chat.ErrNotRegistered)
 		_, err = s.Post(ctx, room, "hi", "")
 		wantErr(t, err, chat.ErrNotRegistered)
@@ -104,10 +104,10 @@ func TestJoin(t *testing.T) {
 	f := newFixture(t)
 	alice := f.user(t, "c1", "alice")
 
-	_, err := alice.Join(ctx, "Lobby")
+	_, err := alice.Join(ctx, "Lobby", nil)
 	wantErr(t, err, chat.ErrRoomInvalid)
 
-	res, err := alice.Join(ctx, " lobby ")
+	res, err := alice.Join(ctx, " lobby ", nil)
 	mustOK(t, err)
 	aliceU := chat.User{ID: "c1", Name: "alice"}
 	if res.Room != "lobby" || res.AlreadyMember || len(res.History) != 0 || res.History == nil ||
@@ -116,7 +116,7 @@ func TestJoin(t *testing.T) {
 	}
 
 	bob := f.user(t, "c2", "bob")
-	res, err = bob.Join(ctx, "lobby")
+	res, err = bob.Join(ctx, "lobby", nil)
 	mustOK(t, err)
 	bobU := chat.User{ID: "c2", Name: "bob"}
 	if !slices.Equal(res.Members, []chat.Member{{ID: aliceU.ID, Name: aliceU.Name}, {ID: bobU.ID, Name: bobU.Name}}) {
@@ -125,7 +125,7 @@ func TestJoin(t *testing.T) {
 
 	_, err = alice.Post(ctx, "lobby", "hi bob", "")
 	mustOK(t, err)
-	res, err = bob.Join(ctx, "lobby")
+	res, err = bob.Join(ctx, "lobby", nil)
 	mustOK(t, err)
 	if !res.AlreadyMember || len(res.Members) != 2 || len(res.History) != 1 || res.History[0].Text != "hi bob" {
 		t.Fatalf("repeated join = %+v", res)
@@ -137,7 +137,7 @@ func TestJoin(t *testing.T) {
 
 func TestJoinResultJSON(t *testing.T) {
 	f := newFixture(t)
-	res, err := f.user(t, "c1", "alice").Join(ctx, "lobby")
+	res, err := f.user(t, "c1", "alice").Join(ctx, "lobby", nil)
 	mustOK(t, err)
 	res.AlreadyMember = true
 	b, err := json.Marshal(res)
@@ -152,23 +152,23 @@ func TestSeveralRoomsAndTooManyRooms(t *testing.T) {
 	f := newFixture(t)
 	s := f.user(t, "c1", "alice")
 	for i := range chat.MaxRoomsPerUser {
-		_, err := s.Join(ctx, fmt.Sprintf("room-%02d", i))
+		_, err := s.Join(ctx, fmt.Sprintf("room-%02d", i), nil)
 		mustOK(t, err)
 	}
-	_, err := s.Join(ctx, "one-too-many")
+	_, err := s.Join(ctx, "one-too-many", nil)
 	wantErr(t, err, chat.ErrTooManyRooms)
 	if got := len(s.Rooms()); got != chat.MaxRoomsPerUser {
 		t.Fatalf("in %d rooms", got)
 	}
 	// At the cap, a room already joined can still be re-joined.
-	res, err := s.Join(ctx, "room-00")
+	res, err := s.Join(ctx, "room-00", nil)
 	mustOK(t, err)
 	if !res.AlreadyMember {
 		t.Fatal("re-join at cap not reported as AlreadyMember")
 	}
-	_, err = s.Leave(ctx, "room-05")
+	_, err = s.Leave(ctx, "room-05", nil)
 	mustOK(t, err)
-	_, err = s.Join(ctx, "one-too-many")
+	_, err = s.Join(ctx, "one-too-many", nil)
 	mustOK(t, err)
 	// The refused join must not have left a trace in presence.
 	rooms, err := f.svc.Rooms(ctx)
@@ -183,12 +183,12 @@ func TestLeave(t *testing.T) {
 	alice := f.member(t, "c1", "alice", "lobby", "dev")
 	f.member(t, "c2", "bob", "lobby")
 
-	_, err := alice.Leave(ctx, "elsewhere")
+	_, err := alice.Leave(ctx, "elsewhere", nil)
 	wantErr(t, err, chat.ErrNotInRoom)
-	_, err = alice.Leave(ctx, "BAD ROOM")
+	_, err = alice.Leave(ctx, "BAD ROOM", nil)
 	wantErr(t, err, chat.ErrRoomInvalid)
 
-	u, err := alice.Leave(ctx, "lobby")
+	u, err := alice.Leave(ctx, "lobby", nil)
 	mustOK(t, err)
 	if u != (chat.User{ID: "c1", Name: "alice"}) {
 		t.Fatalf("Leave returned %+v", u)
@@ -201,7 +201,7 @@ func TestLeave(t *testing.T) {
 	if got := alice.Rooms(); !slices.Equal(got, []string{"dev"}) {
 		t.Fatalf("Rooms() = %v", got)
 	}
-	_, err = alice.Leave(ctx, "lobby")
+	_, err = alice.Leave(ctx, "lobby", nil)
 	wantErr(t, err, chat.ErrNotInRoom)
 	_, err = alice.Post(ctx, "lobby", "still here?", "")
 	wantErr(t, err, chat.ErrNotInRoom)
@@ -356,7 +356,7 @@ func TestHistoryOnJoinIsBounded(t *testing.T) {
 		_, err := alice.Post(ctx, "lobby", fmt.Sprint(i), "")
 		mustOK(t, err)
 	}
-	res, err := f.user(t, "c2", "bob").Join(ctx, "lobby")
+	res, err := f.user(t, "c2", "bob").Join(ctx, "lobby", nil)
 	mustOK(t, err)
 	if len(res.History) != chat.HistoryOnJoin {
 		t.Fatalf("history has %d messages, want %d", len(res.History), chat.HistoryOnJoin)
@@ -490,7 +490,7 @@ func TestClose(t *testing.T) {
 	}
 	_, err = alice.Register(ctx, "alice2")
 	wantErr(t, err, chat.ErrClosed)
-	_, err = alice.Join(ctx, "lobby")
+	_, err = alice.Join(ctx, "lobby", nil)
 	wantErr(t, err, chat.ErrClosed)
 	_, err = alice.Post(ctx, "lobby", "hi", "")
 	wantErr(t, err, chat.ErrClosed)
@@ -530,13 +530,13 @@ func TestConcurrentUse(t *testing.T) {
 				room := rooms[(g+i)%len(rooms)]
 				switch i % 5 {
 				case 0:
-					s.Join(ctx, room)
+					s.Join(ctx, room, nil)
 				case 1:
 					s.Post(ctx, room, "hi", "")
 				case 2:
 					s.Cursor(room, 0.5, 0.5)
 				case 3:
-					s.Leave(ctx, room)
+					s.Leave(ctx, room, nil)
 				case 4:
 					s.Rooms()
 					s.User()
@@ -631,7 +631,7 @@ func TestHistorySurvivesRestart(t *testing.T) {
 	s := svc.NewSession("c1")
 	_, err = s.Register(ctx, "alice")
 	mustOK(t, err)
-	_, err = s.Join(ctx, "lobby")
+	_, err = s.Join(ctx, "lobby", nil)
 	mustOK(t, err)
 	first, err := s.Post(ctx, "lobby", "before restart", "x1")
 	mustOK(t, err)
@@ -645,7 +645,7 @@ func TestHistorySurvivesRestart(t *testing.T) {
 	s = svc.NewSession("c9")
 	_, err = s.Register(ctx, "bob")
 	mustOK(t, err)
-	res, err := s.Join(ctx, "lobby")
+	res, err := s.Join(ctx, "lobby", nil)
 	mustOK(t, err)
 	if len(res.History) != 1 || res.History[0] != first {
 		t.Fatalf("history after restart = %+v, want [%+v]", res.History, first)

@@ -77,7 +77,7 @@ func TestPlayerActions(t *testing.T) {
 
 	// A late joiner gets the state with the join.
 	carol := f.user(t, "c3", "carol")
-	res, err := carol.Join(ctx, "lobby")
+	res, err := carol.Join(ctx, "lobby", nil)
 	mustOK(t, err)
 	if res.Player == nil || *res.Player != p {
 		t.Fatalf("join's player = %v, want %+v", res.Player, p)
@@ -92,10 +92,10 @@ func TestPlayerActions(t *testing.T) {
 
 	// The player goes with the room.
 	for _, s := range []*chat.Session{alice, bob, carol} {
-		_, err := s.Leave(ctx, "lobby")
+		_, err := s.Leave(ctx, "lobby", nil)
 		mustOK(t, err)
 	}
-	res, err = alice.Join(ctx, "lobby")
+	res, err = alice.Join(ctx, "lobby", nil)
 	mustOK(t, err)
 	if res.Player != nil {
 		t.Fatalf("player of a room that emptied = %+v", *res.Player)
@@ -131,7 +131,7 @@ func TestPlayerErrors(t *testing.T) {
 		}
 	}
 	// None of the refused requests stored anything or used up the rate.
-	res, err := alice.Join(ctx, "lobby")
+	res, err := alice.Join(ctx, "lobby", nil)
 	mustOK(t, err)
 	if res.Player != nil {
 		t.Fatalf("refused requests stored %+v", *res.Player)
@@ -243,7 +243,7 @@ func TestCall(t *testing.T) {
 	if u.ID != "c1" {
 		t.Fatalf("Call = %+v", u)
 	}
-	res, err := bob.Join(ctx, "lobby")
+	res, err := bob.Join(ctx, "lobby", nil)
 	mustOK(t, err)
 	want := []chat.Member{{ID: "c1", Name: "alice", InCall: true}, {ID: "c2", Name: "bob"}}
 	if len(res.Members) != 2 || res.Members[0] != want[0] || res.Members[1] != want[1] {
@@ -260,11 +260,11 @@ func TestCall(t *testing.T) {
 	wantErr(t, err, chat.ErrCallFull)
 
 	// Leaving the room leaves the call, and so does closing the session.
-	_, err = alice.Leave(ctx, "lobby")
+	_, err = alice.Leave(ctx, "lobby", nil)
 	mustOK(t, err)
 	_, err = bob.Call(ctx, "lobby", true)
 	mustOK(t, err)
-	res, err = bob.Join(ctx, "lobby")
+	res, err = bob.Join(ctx, "lobby", nil)
 	mustOK(t, err)
 	for _, m := range res.Members {
 		if m.ID == "c1" {

@@ -1,7 +1,7 @@
 package handlers
 
 import (
-	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -13,13 +13,14 @@ import (
 // API serves the JSON endpoints under /api.
 type API struct {
 	Chat *chat.Service
+	Log  *slog.Logger // where failures of the server's own are logged
 }
 
 // Rooms answers GET /api/rooms: {"rooms":[{"name","members"}]}.
 func (a API) Rooms(c *gin.Context) {
 	rooms, err := a.Chat.Rooms(c.Request.Context())
 	if err != nil {
-		writeError(c, err)
+		a.writeError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"rooms": rooms})
@@ -30,17 +31,17 @@ func (a API) Rooms(c *gin.Context) {
 func (a API) Messages(c *gin.Context) {
 	before, err := optionalInt(c.Query("before"))
 	if err != nil {
-		writeError(c, &chat.Error{Code: chat.ErrBadRequest.Code, Message: "before must be a message id"})
+		a.writeError(c, chat.ErrBadRequest.WithMessage("before must be a message id"))
 		return
 	}
 	limit, err := optionalInt(c.Query("limit"))
 	if err != nil {
-		writeError(c, &chat.Error{Code: chat.ErrBadRequest.Code, Message: "limit must be a number"})
+		a.writeError(c, chat.ErrBadRequest.WithMessage("limit must be a number"))
 		return
 	}
 	msgs, err := a.Chat.Messages(c.Request.Context(), c.Param("room"), before, int(limit))
 	if err != nil {
-		writeError(c, err)
+		a.writeError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"messages": msgs})
@@ -53,15 +54,9 @@ func optionalInt(s string) (int64, error) {
 	return strconv.ParseInt(s, 10, 64)
 }
 
-// writeError answers {"error":{"code","message"}} with a status that fits.
-func writeError(c *gin.Context, err error) {
-	var ce *chat.Error
-	if !errors.As(err, &ce) {
-		ce = chat.ErrInternal
-	}
-	status := http.StatusBadRequest
-	if errors.Is(ce, chat.ErrInternal) {
-		status = http.StatusInternalServerError
-	}
-	c.JSON(status, gin.H{"error": ce})
+// writeError answers {"error":{"code","message"}} with the status that
+// fits (see clientError and httpStatus).
+func (a API) writeError(c *gin.Context, err error) {
+	ce := clientError(a.Log, err, "method", c.Request.Method, "path", c.Request.URL.Path)
+	c.JSON(httpStatus(ce), gin.H{"error": ce})
 }

@@ -122,67 +122,55 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 		return
 	}
 
-	s.On("register", h.acked(s, func(ctx context.Context, p payload) any {
+	s.On("register", h.acked(s, func(ctx context.Context, p payload) (any, error) {
 		u, err := sess.Register(ctx, p.str("name"))
 		if errors.Is(err, chat.ErrNameTaken) && reclaimElsewhere(ctx, nsp, p.str("name")) {
 			// Held by a user away on another node: freed there.
 			u, err = sess.Register(ctx, p.str("name"))
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return registerReply{OK: true, ID: u.ID, Name: u.Name}
+		return registerReply{OK: true, ID: u.ID, Name: u.Name}, nil
 	}))
 
-	s.On("join", h.acked(s, func(ctx context.Context, p payload) any {
-		// The socket enters the room before the history is read, so a
-		// message posted meanwhile is delivered live if it is not in the
-		// history; clients de-duplicate by id. The domain still decides,
-		// and gives the error, when the join is refused.
-		room, verr := chat.ValidateRoom(p.str("room"))
-		_, registered := sess.User()
-		entered := verr == nil && registered && !s.InRoom(room)
-		if entered {
-			s.Join(room)
-		}
-		res, err := sess.Join(ctx, p.str("room"))
+	s.On("join", h.acked(s, func(ctx context.Context, p payload) (any, error) {
+		// The socket enters the room's broadcasts before the history is
+		// read (the domain orders it): see chat.Session.Join.
+		res, err := sess.Join(ctx, p.str("room"), s)
 		if err != nil {
-			if entered {
-				s.Leave(room)
-			}
-			return err
+			return nil, err
 		}
 		if !res.AlreadyMember {
 			u, _ := sess.User()
 			s.To(res.Room).Emit("joined", roomEvent{Room: res.Room, User: u})
 		}
-		return joinReply{OK: true, JoinResult: res}
+		return joinReply{OK: true, JoinResult: res}, nil
 	}))
 
-	s.On("leave", h.acked(s, func(ctx context.Context, p payload) any {
-		u, err := sess.Leave(ctx, p.str("room"))
+	s.On("leave", h.acked(s, func(ctx context.Context, p payload) (any, error) {
+		u, err := sess.Leave(ctx, p.str("room"), s)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		room, _ := chat.ValidateRoom(p.str("room")) // valid: Leave accepted it
-		s.Leave(room)
 		s.To(room).Emit("left", roomEvent{Room: room, User: u})
-		return okReply{OK: true}
+		return okReply{OK: true}, nil
 	}))
 
-	s.On("message", h.acked(s, func(ctx context.Context, p payload) any {
+	s.On("message", h.acked(s, func(ctx context.Context, p payload) (any, error) {
 		// The others get the message as soon as it is numbered; the
 		// sender's ack waits until it is stored.
 		m, err := sess.Publish(ctx, p.str("room"), p.str("text"), p.str("clientId"), func(m chat.Message) {
 			s.To(m.Room).Emit("message", m)
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return messageReply{OK: true, Message: m}
+		return messageReply{OK: true, Message: m}, nil
 	}))
 
-	s.On("player", h.acked(s, func(ctx context.Context, p payload) any {
+	s.On("player", h.acked(s, func(ctx context.Context, p payload) (any, error) {
 		req := chat.PlayerRequest{Room: p.str("room"), Action: p.str("action"), URL: p.str("url")}
 		if v, ok := p["position"]; ok && v != nil {
 			// A position that is not a number is refused like a negative one.
@@ -194,45 +182,45 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 		}
 		pl, err := sess.Control(ctx, req)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		s.To(pl.Room).Emit("player", pl)
-		return playerReply{OK: true, Player: pl}
+		return playerReply{OK: true, Player: pl}, nil
 	}))
 
-	s.On("signal", h.acked(s, func(ctx context.Context, p payload) any {
+	s.On("signal", h.acked(s, func(ctx context.Context, p payload) (any, error) {
 		data, ok := p["data"].(map[string]any)
 		if !ok {
-			return chat.ErrBadRequest.WithMessage("signal needs data: an object")
+			return nil, chat.ErrBadRequest.WithMessage("signal needs data: an object")
 		}
 		enc, err := json.Marshal(data)
 		if err != nil {
-			return chat.ErrBadRequest.WithMessage("signal data must be JSON")
+			return nil, chat.ErrBadRequest.WithMessage("signal data must be JSON")
 		}
 		to := p.str("to")
 		from, err := sess.Signal(ctx, p.str("room"), to, len(enc))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		room, _ := chat.ValidateRoom(p.str("room")) // valid: Signal accepted it
 		// A socket's ID is also a room: this reaches the addressee on
 		// whichever node holds its connection.
 		s.To(to).Emit("signal", signalEvent{Room: room, From: from, Data: data})
-		return okReply{OK: true}
+		return okReply{OK: true}, nil
 	}))
 
-	s.On("call", h.acked(s, func(ctx context.Context, p payload) any {
+	s.On("call", h.acked(s, func(ctx context.Context, p payload) (any, error) {
 		active, ok := p["active"].(bool)
 		if !ok {
-			return chat.ErrBadRequest.WithMessage("call needs active: true or false")
+			return nil, chat.ErrBadRequest.WithMessage("call needs active: true or false")
 		}
 		u, err := sess.Call(ctx, p.str("room"), active)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		room, _ := chat.ValidateRoom(p.str("room")) // valid: Call accepted it
 		s.To(room).Emit("call", callEvent{Room: room, User: u, Active: active})
-		return okReply{OK: true}
+		return okReply{OK: true}, nil
 	}))
 
 	s.On("mousemove", func(args []any, _ realtime.Ack) {
@@ -258,7 +246,7 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 
 	s.OnUnknown(func(event string, _ []any, ack realtime.Ack) {
 		if ack != nil {
-			ack(errReply{Error: &chat.Error{Code: chat.ErrUnknownEvent.Code, Message: "unknown event " + quote(event)}})
+			ack(errReply{Error: chat.ErrUnknownEvent.WithMessage("unknown event " + quote(event))})
 		}
 	})
 
@@ -305,26 +293,26 @@ func (h ChatEvents) AnnounceGone(nsp *realtime.Namespace) func(room string, u ch
 	}
 }
 
+// errNotAnObject answers an event whose first argument is not an object.
+var errNotAnObject = chat.ErrBadRequest.WithMessage("the event's first argument must be an object")
+
 // acked adapts a domain call to an event handler: it decodes the payload,
 // bounds the call in time and answers the ack with the reply, or with
-// {ok:false,error:{code,message}} when the call returns an error.
-func (h ChatEvents) acked(s *realtime.Socket, fn func(context.Context, payload) any) realtime.Handler {
+// {ok:false,error:{code,message}} when the call returns an error (see
+// clientError).
+func (h ChatEvents) acked(s *realtime.Socket, fn func(context.Context, payload) (any, error)) realtime.Handler {
 	return func(args []any, ack realtime.Ack) {
 		ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
 		defer cancel()
 		var reply any
+		var err error
 		if p, ok := payloadOf(args); ok {
-			reply = fn(ctx, p)
+			reply, err = fn(ctx, p)
 		} else {
-			reply = error(&chat.Error{Code: chat.ErrBadRequest.Code, Message: "the event's first argument must be an object"})
+			err = errNotAnObject
 		}
-		if err, isErr := reply.(error); isErr {
-			var ce *chat.Error
-			if !errors.As(err, &ce) {
-				h.Log.Error("chat event failed", "sid", s.ID(), "err", err)
-				ce = chat.ErrInternal
-			}
-			reply = errReply{Error: ce}
+		if err != nil {
+			reply = errReply{Error: clientError(h.Log, err, "sid", s.ID())}
 		}
 		if ack != nil {
 			ack(reply)
