@@ -13,21 +13,24 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
-	"time"
+
+	"github.com/socketio-go/chatserver/realtime"
 )
 
-// Defaults, as documented in README.md.
+// Defaults, as documented in README.md. Those of the Socket.IO server are
+// its own (realtime), given here once more only as flag defaults.
 const (
 	DefaultAddr            = ":8080"
-	DefaultPingInterval    = 25 * time.Second
-	DefaultPingTimeout     = 20 * time.Second
-	DefaultConnectTimeout  = 45 * time.Second
-	DefaultMaxPayload      = 1 << 20 // bytes
+	DefaultPingInterval    = realtime.DefaultPingInterval
+	DefaultPingTimeout     = realtime.DefaultPingTimeout
+	DefaultConnectTimeout  = realtime.DefaultConnectTimeout
+	DefaultMaxPayload      = realtime.DefaultMaxPayload // bytes
 	DefaultDataDir         = "data"
 	DefaultShutdownTimeout = 10 * time.Second
-	DefaultRecoveryWindow  = 2 * time.Minute
+	DefaultRecoveryWindow  = realtime.DefaultMaxDisconnection
 	DefaultHTTPReadTimeout = 60 * time.Second
 	DefaultHTTPIdleTimeout = 60 * time.Second
 	// DefaultMaxSessionsPerAddr leaves room for a large office or school
