@@ -97,6 +97,19 @@ func (ss *Session) current() (User, error) {
 	return ss.user, nil
 }
 
+// currentIn is current, with room validated (and normalized): the checks
+// every action on a room starts with, in their order.
+func (ss *Session) currentIn(room string) (User, string, error) {
+	u, err := ss.current()
+	if err != nil {
+		return User{}, "", err
+	}
+	if room, err = ValidateRoom(room); err != nil {
+		return User{}, "", err
+	}
+	return u, room, nil
+}
+
 func (ss *Session) inRoom(room string) bool {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -168,11 +181,8 @@ func (ss *Session) Join(ctx context.Context, room string, conn Conn) (JoinResult
 	ss.opMu.Lock()
 	defer ss.opMu.Unlock()
 
-	u, err := ss.current()
+	u, room, err := ss.currentIn(room)
 	if err != nil {
-		return JoinResult{}, err
-	}
-	if room, err = ValidateRoom(room); err != nil {
 		return JoinResult{}, err
 	}
 	already := ss.inRoom(room)
@@ -246,11 +256,8 @@ func (ss *Session) Leave(ctx context.Context, room string, conn Conn) (User, err
 	ss.opMu.Lock()
 	defer ss.opMu.Unlock()
 
-	u, err := ss.current()
+	u, room, err := ss.currentIn(room)
 	if err != nil {
-		return User{}, err
-	}
-	if room, err = ValidateRoom(room); err != nil {
 		return User{}, err
 	}
 	if !ss.inRoom(room) {
@@ -287,11 +294,8 @@ func (ss *Session) Publish(ctx context.Context, room, text, clientID string, del
 	ss.opMu.Lock()
 	defer ss.opMu.Unlock()
 
-	u, err := ss.current()
+	u, room, err := ss.currentIn(room)
 	if err != nil {
-		return Message{}, err
-	}
-	if room, err = ValidateRoom(room); err != nil {
 		return Message{}, err
 	}
 	if !validClientID(clientID) {

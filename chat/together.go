@@ -63,11 +63,7 @@ func (ss *Session) Control(ctx context.Context, req PlayerRequest) (Player, erro
 	ss.opMu.Lock()
 	defer ss.opMu.Unlock()
 
-	u, err := ss.current()
-	if err != nil {
-		return Player{}, err
-	}
-	room, err := ValidateRoom(req.Room)
+	u, room, err := ss.currentIn(req.Room)
 	if err != nil {
 		return Player{}, err
 	}
@@ -127,11 +123,8 @@ func (ss *Session) Control(ctx context.Context, req PlayerRequest) (Player, erro
 // the wiring to deliver it to that member's connection, on whichever node
 // it is.
 func (ss *Session) Signal(ctx context.Context, room, to string, size int) (User, error) {
-	u, err := ss.current()
+	u, room, err := ss.currentIn(room)
 	if err != nil {
-		return User{}, err
-	}
-	if room, err = ValidateRoom(room); err != nil {
 		return User{}, err
 	}
 	if size > MaxSignalBytes {
@@ -174,11 +167,8 @@ func (ss *Session) Call(ctx context.Context, room string, active bool) (User, er
 	ss.opMu.Lock()
 	defer ss.opMu.Unlock()
 
-	u, err := ss.current()
+	u, room, err := ss.currentIn(room)
 	if err != nil {
-		return User{}, err
-	}
-	if room, err = ValidateRoom(room); err != nil {
 		return User{}, err
 	}
 	if err := ss.inRoomAllowed(room, ss.svc.now(), &ss.calls, ErrCallRateLimited); err != nil {
