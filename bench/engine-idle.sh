@@ -40,27 +40,15 @@ WARM_N=20
 # The hold outlasts the settle time, so the sessions are idle when sampled.
 HOLD_S=$((SETTLE_S + 4))
 
-START=$(date +%s)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/engineidle.XXXXXX")
 RECORDS="$WORK/records.tsv"
 : >"$RECORDS"
 SPID="" # the running server, if any
 LPID="" # the running sioload (its timeout wrapper), if any
 
-log() { printf '[%4ds] %s\n' $(($(date +%s) - START)) "$*" >&2; }
-
-cleanup() {
-	if [[ -n "$LPID" ]] && kill -0 "$LPID" 2>/dev/null; then
-		kill -TERM "$LPID" 2>/dev/null || true
-		wait "$LPID" 2>/dev/null || true
-	fi
-	if [[ -n "$SPID" ]]; then stop_server; fi
-	if [[ -z "$KEEP" ]]; then rm -rf "$WORK"; else log "logs kept in $WORK"; fi
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-need() { command -v "$1" >/dev/null || { echo "engine-idle.sh: $1 is required" >&2; exit 1; }; }
 need go
 need node
 need taskset
@@ -75,8 +63,7 @@ fi
 # ---- limits ------------------------------------------------------------------
 # sioload and each server hold one descriptor per session (a polling session
 # briefly two, at the final check).
-hard=$(ulimit -Hn)
-if [[ "$hard" == unlimited ]]; then ulimit -n 1048576; else ulimit -n "$hard"; fi
+raise_nofile
 FDS=$(ulimit -n)
 if ((FDS < N + 512)); then
 	echo "engine-idle.sh: ulimit -n is $FDS, below N+512; lower N or raise the hard limit" >&2

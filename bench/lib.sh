@@ -15,12 +15,24 @@ raise_nofile() {
 	if [[ "$hard" == unlimited ]]; then ulimit -n 1048576; else ulimit -n "$hard"; fi
 }
 
+# START is when the script began (log's clock), unless the caller set it.
+START=${START:-$(date +%s)}
+
+# log MESSAGE...: one line on stderr, with the seconds since START.
+log() { printf '[%4ds] %s\n' $(($(date +%s) - START)) "$*" >&2; }
+
+# need COMMAND: exits, saying so, when COMMAND is not installed.
+need() { command -v "$1" >/dev/null || { echo "$(basename "$0"): $1 is required" >&2; exit 1; }; }
+
 # cleanup: for `trap cleanup EXIT`: stops sioload and the server, removes
-# WORK.
+# WORK (kept, and said so, with KEEP=1).
 cleanup() {
-	if [[ -n "${LPID:-}" ]] && kill -0 "$LPID" 2>/dev/null; then kill -TERM "$LPID" 2>/dev/null || true; fi
+	if [[ -n "${LPID:-}" ]] && kill -0 "$LPID" 2>/dev/null; then
+		kill -TERM "$LPID" 2>/dev/null || true
+		wait "$LPID" 2>/dev/null || true
+	fi
 	stop_server
-	rm -rf "$WORK"
+	if [[ -z "${KEEP:-}" ]]; then rm -rf "$WORK"; else log "logs kept in $WORK"; fi
 }
 
 # wait_for_line FILE TEXT PID TENTHS: waits until FILE holds TEXT, while

@@ -48,24 +48,15 @@ LOAD_CPU=${LOAD_CPU:-1}
 # sioload: the same client settings for every server (see bench/README.md).
 SIOLOAD_COMMON=(-progress 0 -ramp 1000)
 
-START=$(date +%s)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/chatbench.XXXXXX")
 RECORDS="$WORK/records.jsonl"
 : >"$RECORDS"
 SPID=""  # the running server, if any
 LPID=""  # the running sioload, if any
 
-log() { printf '[%4ds] %s\n' $(($(date +%s) - START)) "$*" >&2; }
-
-cleanup() {
-	if [[ -n "$LPID" ]] && kill -0 "$LPID" 2>/dev/null; then kill -TERM "$LPID" 2>/dev/null || true; fi
-	if [[ -n "$SPID" ]]; then stop_server; fi
-	if [[ -z "$KEEP" ]]; then rm -rf "$WORK"; else log "logs kept in $WORK"; fi
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-need() { command -v "$1" >/dev/null || { echo "run.sh: $1 is required" >&2; exit 1; }; }
 need go
 need node
 need taskset
@@ -73,8 +64,7 @@ need curl
 need timeout
 
 # ---- limits ------------------------------------------------------------------
-hard=$(ulimit -Hn)
-if [[ "$hard" == unlimited ]]; then ulimit -n 1048576; else ulimit -n "$hard"; fi
+raise_nofile
 if (($(ulimit -n) < IDLE_N + 1024)); then
 	echo "run.sh: ulimit -n is $(ulimit -n), below IDLE_N+1024; lower IDLE_N or raise the hard limit" >&2
 	exit 1

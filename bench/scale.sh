@@ -44,7 +44,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 raise_nofile
 
-log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 log "building"
 go build -trimpath -o "$WORK/profile" ./bench/profile

@@ -77,7 +77,6 @@ trap soak_cleanup EXIT
 trap 'exit 130' INT TERM
 raise_nofile
 
-log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 log "building"
 go build -trimpath -o "$WORK/sioload" ./cmd/sioload

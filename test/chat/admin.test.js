@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const server = require('../lib/server');
 const redisServer = require('../lib/redis');
-const { call, next } = require('../lib/events');
+const { call, next, connected, client, user } = require('../lib/events');
 const { within } = require('../lib/wait');
 const io = require('sio-client-4');
 
@@ -27,26 +27,11 @@ function admin(url, auth) {
     session: new Promise((res) => s.once('session', res)),
     allSockets: new Promise((res) => s.once('all_sockets', res)),
   };
-  return within(new Promise((res, rej) => {
-    s.once('connect', () => res({ s, ...seen }));
-    s.once('connect_error', rej);
-  }), 'admin connect');
+  return connected(s, 'admin connect').then(() => ({ s, ...seen }));
 }
 
-function chat(url, opts = {}) {
-  const s = io(url + '/chat', { forceNew: true, reconnection: false, ...opts });
-  return within(new Promise((res, rej) => {
-    s.once('connect', () => res(s));
-    s.once('connect_error', rej);
-  }), 'chat connect');
-}
-
-async function member(url, name, room) {
-  const s = await chat(url);
-  assert.equal((await call(s, 'register', { name })).ok, true);
-  assert.equal((await call(s, 'join', { room })).ok, true);
-  return s;
-}
+// member is a chat user registered as name and in room.
+const member = (url, name, room) => user(url, name, room);
 
 test('admin UI: off unless configured', async () => {
   const srv = await server.start();
@@ -103,7 +88,7 @@ test('admin UI: login, listing, live reports and commands', async () => {
 
     // A new chat user appears, with its rooms.
     const connected = next(a.s, 'socket_connected', (x) => x.nsp === '/chat' && x.transport === 'polling');
-    const late = await chat(srv.url, { transports: ['polling'] });
+    const late = await client(srv.url, { transports: ['polling'] });
     open.push(late);
     assert.equal((await connected).id, late.id);
     const joined = new Promise((res) => a.s.on('room_joined', (nsp, room, id) => nsp === '/chat' && id === late.id && res(room)));

@@ -2,38 +2,11 @@
 // against the real server binary.
 'use strict';
 const { within } = require('../lib/wait');
-const { call, next } = require('../lib/events');
+const { call, next, client, user } = require('../lib/events');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const server = require('../lib/server');
-const io4 = require('sio-client-4');
-const io2 = require('sio-client-2');
 
-// client(url, {gen, transports}) connects to /chat and resolves once connected.
-async function client(url, { gen = 4, transports } = {}) {
-  const io = gen === 2 ? io2 : io4;
-  const opts = { forceNew: true, reconnection: false };
-  if (transports) opts.transports = transports;
-  const s = io(url + '/chat', opts);
-  await within(new Promise((res, rej) => {
-    s.once('connect', res);
-    s.once('connect_error', rej);
-  }), 'connect');
-  return s;
-}
-
-async function user(url, name, room, opts) {
-  const s = await client(url, opts);
-  const r = await call(s, 'register', { name });
-  assert.equal(r.ok, true, JSON.stringify(r));
-  if (room) {
-    const j = await call(s, 'join', { room });
-    assert.equal(j.ok, true, JSON.stringify(j));
-    s.joinReply = j;
-  }
-  s.me = { id: r.id, name: r.name };
-  return s;
-}
 
 let srv;
 const sockets = [];

@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const io4 = require('sio-client-4');
 const server = require('../lib/server');
 const { within, waitUntil } = require('../lib/wait');
-const { call } = require('../lib/events');
+const { call, connected } = require('../lib/events');
 const h = require('./lib');
 
 const EIO = '/socket.io/?EIO=4&transport=polling';
@@ -27,11 +27,7 @@ test.after(async () => {
 async function client(localAddress) {
   const s = io4(srv.url + '/chat', { forceNew: true, reconnection: false, transports: ['websocket'], localAddress });
   open.push(s);
-  await within(new Promise((res, rej) => {
-    s.once('connect', res);
-    s.once('connect_error', rej);
-  }), 'connect');
-  return s;
+  return connected(s);
 }
 async function user(name) {
   const s = await client();

@@ -3,21 +3,14 @@
 // kill a process during it, and compare.
 'use strict';
 const assert = require('node:assert/strict');
-const io4 = require('sio-client-4');
 const { within } = require('./wait');
-const { call } = require('./events');
+const { call, client } = require('./events');
 
 // users connects n socket.io-client 4.x users over WebSocket to url, without
 // reconnection (a killed server stays gone for them), registered as
 // `${prefix}${i}` and in room.
 async function users(url, prefix, room, n) {
-  const socks = await Promise.all(Array.from({ length: n }, () => {
-    const s = io4(url + '/chat', { forceNew: true, transports: ['websocket'], reconnection: false });
-    return within(new Promise((res, rej) => {
-      s.once('connect', () => res(s));
-      s.once('connect_error', rej);
-    }), 'connect');
-  }));
+  const socks = await Promise.all(Array.from({ length: n }, () => client(url, { transports: ['websocket'] })));
   await Promise.all(socks.map(async (s, i) => {
     const r = await call(s, 'register', { name: `${prefix}${i}` });
     assert.equal(r.ok, true, JSON.stringify(r));
