@@ -62,6 +62,8 @@ var (
 	descCloses       = prometheus.NewDesc("socketio_engine_closes_total", "Engine.IO sessions closed, by reason (slow_client: its write queue went over its cap).", []string{"reason"}, nil)
 	descReceived     = prometheus.NewDesc("socketio_engine_received_bytes_total", "Bytes received from clients (WebSocket reads, polling request bodies).", nil, nil)
 	descSent         = prometheus.NewDesc("socketio_engine_sent_bytes_total", "Bytes sent to clients (WebSocket writes, polling response bodies).", nil, nil)
+	descPacketsIn    = prometheus.NewDesc("socketio_engine_received_packets_total", "Engine.IO packets received from clients, of every type (pings and pongs included).", nil, nil)
+	descPacketsOut   = prometheus.NewDesc("socketio_engine_sent_packets_total", "Engine.IO packets handed to a transport to send, of every type.", nil, nil)
 	descVolatile     = prometheus.NewDesc("socketio_engine_volatile_dropped_total", "Volatile packets not sent to a client that was behind.", nil, nil)
 	descPending      = prometheus.NewDesc("socketio_pending_connections", "Connections that have not joined a namespace yet.", nil, nil)
 	descSockets      = prometheus.NewDesc("socketio_namespace_sockets", "Sockets connected to a namespace on this node.", []string{"namespace"}, nil)
@@ -81,7 +83,7 @@ type collector struct{ rt *realtime.Server }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSessions, descHandshakes, descUpgrades, descErrors, descCloses,
-		descReceived, descSent, descVolatile, descPending, descSockets, descConnects, descRooms, descMembers,
+		descReceived, descSent, descPacketsIn, descPacketsOut, descVolatile, descPending, descSockets, descConnects, descRooms, descMembers,
 		descAckTimeouts, descEventsIn, descEventsOut, descRedisPub, descRedisPubFail, descRedisRecv} {
 		ch <- d
 	}
@@ -109,6 +111,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(descReceived, st.BytesReceived)
 	counter(descSent, st.BytesSent)
+	counter(descPacketsIn, st.PacketsReceived)
+	counter(descPacketsOut, st.PacketsSent)
 	counter(descVolatile, st.VolatileDropped)
 	gauge(descPending, float64(st.Pending))
 	for _, n := range st.Namespaces {

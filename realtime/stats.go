@@ -19,6 +19,8 @@ type Stats struct {
 	Closes          map[string]uint64
 	BytesReceived   uint64
 	BytesSent       uint64
+	PacketsReceived uint64 // Engine.IO packets, of every type
+	PacketsSent     uint64
 	VolatileDropped uint64
 	Pending         int // connections not yet in a namespace
 	Namespaces      []NamespaceStats
@@ -87,6 +89,7 @@ func (s *Server) Stats() Stats {
 	es := s.io.Engine().Stats()
 	st := Stats{
 		Upgrades: es.Upgrades, BytesReceived: es.BytesReceived, BytesSent: es.BytesSent,
+		PacketsReceived: es.PacketsReceived, PacketsSent: es.PacketsSent,
 		VolatileDropped: es.VolatileDropped, Pending: s.io.Pending(),
 		Closes: make(map[string]uint64, len(closeLabels)),
 	}

@@ -78,6 +78,10 @@ test('metrics follow real clients', async () => {
     assert.ok(d('chat_history_operation_seconds_count{operation="recent"}') >= 3, 'a history read per join');
     assert.ok(d('socketio_engine_received_bytes_total') > 0);
     assert.ok(d('socketio_engine_sent_bytes_total') > 0);
+    // At least the 3 registers, 3 joins, the message and the unknown event
+    // came in as packets, and at least their 8 answers went out.
+    assert.ok(d('socketio_engine_received_packets_total') >= 8, `${d('socketio_engine_received_packets_total')} packets in`);
+    assert.ok(d('socketio_engine_sent_packets_total') >= 8, `${d('socketio_engine_sent_packets_total')} packets out`);
     // No label for a name a client made up.
     assert.ok(!Object.keys(m1).some((k) => k.includes('no-such-event')));
 
