@@ -15,7 +15,7 @@
 #
 # Settings (environment): REPEATS (3), SCENARIOS ("idle fanout fanout-light
 # fanout-max cursors echo"), SERVERS ("project node bun ceiling"), IDLE_N
-# (5000), FANOUT_N (1000), FANOUT_RATE (50), FANOUT_LIGHT_RATE (10: latency
+# (5000), FANOUT_N (1000), FANOUT_RATE (50), FANOUT_LIGHT_RATE (20: latency
 # below saturation), FANOUT_MAX_RATE (400: above what any of them carries,
 # for the capacity), CURSORS_N (50), ECHO_N (50), DURATION (8s, fanout,
 # cursors and echo), IDLE_HOLD (6s), BUDGET_S (1200: no new run starts after
@@ -35,7 +35,7 @@ IDLE_N=${IDLE_N:-5000}
 IDLE_HOLD=${IDLE_HOLD:-6s}
 FANOUT_N=${FANOUT_N:-1000}
 FANOUT_RATE=${FANOUT_RATE:-50}
-FANOUT_LIGHT_RATE=${FANOUT_LIGHT_RATE:-10}
+FANOUT_LIGHT_RATE=${FANOUT_LIGHT_RATE:-20}
 FANOUT_MAX_RATE=${FANOUT_MAX_RATE:-400}
 CURSORS_N=${CURSORS_N:-50}
 ECHO_N=${ECHO_N:-50}
