@@ -29,7 +29,7 @@ type backends struct {
 	presence chat.Presence
 	history  chat.History
 	redis    *goredis.Client      // nil on a single node
-	cluster  *store.RedisPresence // nil on a single node
+	cluster  *store.RedisPresence // presence itself in a cluster (its heartbeat and sweeper run), nil on a single node
 	node     string               // this node's ID in the cluster; "" on a single node
 }
 
