@@ -9,7 +9,9 @@ import (
 //go:embed *.html
 var files embed.FS
 
-// Parse parses every page; each file is a complete page named by its file name.
+// Parse parses every page into one set. base.html only defines the parts
+// the pages share ("head"); every other file is a page named by its file
+// name (index.html, room.html).
 func Parse() (*template.Template, error) {
 	return template.ParseFS(files, "*.html")
 }
