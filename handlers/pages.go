@@ -26,6 +26,22 @@ type Pages struct {
 	ICEServers string
 }
 
+// limits are the chat's limits as the pages state and check them; the
+// templates write them into the text, the inputs' maxlength and <html>'s
+// data-*-max attributes, which common.js reads.
+type limits struct {
+	Name int // chat.MaxNameLen
+	Room int // chat.MaxRoomLen
+	Text int // chat.MaxTextLen
+	// Typed is the maxlength of the name and room inputs. It is above Name
+	// and Room on purpose: a name pasted too long is then explained by the
+	// page ("at most 24 characters; ... has 30") instead of cut silently.
+	Typed int
+}
+
+// pageLimits are the limits every page receives.
+var pageLimits = limits{Name: chat.MaxNameLen, Room: chat.MaxRoomLen, Text: chat.MaxTextLen, Typed: 64}
+
 // pageData is what every template receives.
 type pageData struct {
 	Title        string
@@ -37,6 +53,9 @@ type pageData struct {
 	ICEServers   string
 	DemoClip     string
 }
+
+// Limits are the same for every page (base.html puts them on <html>).
+func (pageData) Limits() limits { return pageLimits }
 
 // Index renders the start page: pick a name and a room.
 func (p Pages) Index(c *gin.Context) {

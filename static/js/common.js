@@ -8,21 +8,31 @@
 (function (global) {
   'use strict';
 
+  // The limits come from the server (chat/limits.go), which the page's
+  // template writes on <html> as data-name-max, data-room-max and
+  // data-text-max. Without them (NaN) only the server checks lengths.
+  function limit(attr) {
+    var root = global.document && global.document.documentElement;
+    var v = root ? parseInt(root.getAttribute(attr), 10) : NaN;
+    return v > 0 ? v : NaN;
+  }
+
   var NAME_RE = /^[A-Za-z0-9_-]+$/;
-  var NAME_MAX = 24;
+  var NAME_MAX = limit('data-name-max');
   var ROOM_RE = /^[a-z0-9-]+$/;
-  var ROOM_MAX = 32;
+  var ROOM_MAX = limit('data-room-max');
+  var TEXT_MAX = limit('data-text-max');
   var NAME_KEY = 'chat.name';
 
   // Messages for error codes, used when the server sends none.
   var ERROR_TEXT = {
-    name_invalid: 'Names are 1\u201324 characters: letters, digits, _ or -.',
+    name_invalid: 'Names are 1\u2013' + NAME_MAX + ' characters: letters, digits, _ or -.',
     name_taken: 'That name is already taken. Please choose another one.',
     already_registered: 'You are already registered.',
     not_registered: 'Choose a name first.',
-    room_invalid: 'Rooms are 1\u201332 characters: lowercase letters, digits or -.',
+    room_invalid: 'Rooms are 1\u2013' + ROOM_MAX + ' characters: lowercase letters, digits or -.',
     not_in_room: 'You are not in this room (yet).',
-    text_invalid: 'Messages must have 1\u20132000 characters.',
+    text_invalid: 'Messages must have 1\u2013' + TEXT_MAX + ' characters.',
     rate_limited: 'You are sending too fast. Please slow down.',
     timeout: 'The server did not answer in time.',
     network: 'Could not reach the server.'
@@ -217,6 +227,7 @@
   global.ChatCommon = {
     NAME_MAX: NAME_MAX,
     ROOM_MAX: ROOM_MAX,
+    TEXT_MAX: TEXT_MAX,
     nameProblem: nameProblem,
     roomProblem: roomProblem,
     loadName: loadName,

@@ -860,8 +860,8 @@
     if (!text) {
       return;
     }
-    if (text.length > 2000) {
-      C.showError({ code: 'text_invalid', message: 'Messages are at most 2000 characters (this one has ' + text.length + ').' });
+    if (text.length > C.TEXT_MAX) {
+      C.showError({ code: 'text_invalid', message: 'Messages are at most ' + C.TEXT_MAX + ' characters (this one has ' + text.length + ').' });
       return;
     }
     var clientId = newClientId();
