@@ -1041,14 +1041,31 @@
     }
   }
 
-  ui.board.addEventListener('mousemove', function (ev) {
-    pointerAt(ev.clientX, ev.clientY);
-  });
-  ui.board.addEventListener('touchmove', function (ev) {
-    if (ev.touches && ev.touches.length) {
-      pointerAt(ev.touches[0].clientX, ev.touches[0].clientY);
-    }
-  });
+  // Pointer events cover a mouse, a pen and a finger alike (the board has
+  // touch-action: none, so a finger moves the cursor rather than the
+  // page). A finger is captured by the board while it is down, so the
+  // cursor follows it to the edge. pointerdown places the cursor on a tap.
+  // Only the primary pointer counts: a second finger does not make the
+  // cursor jump. Browsers without pointer events get mouse and touch events.
+  // The event sent stays 'mousemove': it is the protocol's name.
+  if (window.PointerEvent) {
+    var onPointer = function (ev) {
+      if (ev.isPrimary !== false) {
+        pointerAt(ev.clientX, ev.clientY);
+      }
+    };
+    ui.board.addEventListener('pointermove', onPointer);
+    ui.board.addEventListener('pointerdown', onPointer);
+  } else {
+    ui.board.addEventListener('mousemove', function (ev) {
+      pointerAt(ev.clientX, ev.clientY);
+    });
+    ui.board.addEventListener('touchmove', function (ev) {
+      if (ev.touches && ev.touches.length) {
+        pointerAt(ev.touches[0].clientX, ev.touches[0].clientY);
+      }
+    });
+  }
 
   // ----------------------------------------------------------------- start
 
