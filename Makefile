@@ -44,7 +44,7 @@ test-image:
 # three-node cluster behind nginx, and hostile input (malformed, oversized,
 # slow, flooding, a 2,000-member room), against the built binary.
 test-node: build
-	CHAT_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 test/chat/ test/browser/ test/interop/ test/cluster/ test/hostile/
+	CHAT_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 test/unit/ test/chat/ test/browser/ test/interop/ test/cluster/ test/hostile/
 
 # Not part of test: SOAK_SECONDS (default 300) of WebSocket and polling
 # churn against the built binary, then a bounded wait for RSS, descriptors
