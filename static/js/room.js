@@ -3,13 +3,12 @@
  *
  * Works with socket.io-client 4.x (modern page) and 2.x (legacy page, which
  * connects with long-polling only), so it is written in plain ES5.
- * Needs common.js and the Socket.IO client (global `io`).
+ * Needs common.js, roomstate.js and the Socket.IO client (global `io`).
  *
- * Flow: connect to /chat -> register {name} -> join {room}. After a brief
- * drop, socket.io-client 4.6+ recovers the connection (socket.recovered):
- * the server kept the user in the room and sends what was missed, so
- * nothing is registered or joined again. On any other reconnect the same
- * name is registered again and the room joined again.
+ * roomstate.js speaks the protocol and keeps the state (connection,
+ * registering and joining again after a reconnect, messages, members,
+ * cursors); this file is the page: it draws what RoomState reports and
+ * hands it what the user does.
  * User-written text is only ever set with textContent / createTextNode.
  */
 (function () {
@@ -19,18 +18,6 @@
   var body = document.body;
   var ROOM = body.getAttribute('data-room') || '';
   var LEGACY = body.getAttribute('data-legacy') === 'true';
-
-  var ACK_TIMEOUT_MS = 10000;
-  var RTT_EVERY_MS = 2000;
-  var MOUSE_EVERY_MS = 34; // at most ~30 mousemove events per second
-  // After a reconnect the old session may still hold our name: until the
-  // server's ping timeout notices it is gone (up to ping interval + ping
-  // timeout, 45 s by default), or until a dead node's heartbeat expires in a
-  // cluster (about 20 s). Retry for a minute.
-  var RETAKE_NAME_MS = 1500;
-  var RETAKE_NAME_TRIES = 40;
-  var OLDER_PAGE = 50;
-  var HISTORY_PAGE = 100;
 
   var $ = function (id) { return document.getElementById(id); };
   var ui = {
@@ -56,187 +43,115 @@
     registerSubmit: $('register-submit')
   };
 
-  var state = {
-    name: C.loadName(), // the name to (re-)register with
-    me: null, // {id, name} once registered
-    session: 0, // bumps on every connect/disconnect; stale answers are ignored
-    registered: false,
-    joined: false,
-    wasJoined: false, // joined when the connection dropped
-    wasRegistered: false,
-    everJoined: false,
-    everConnected: false,
-    leaving: false,
-    retakeTries: 0,
-    members: {}, // id -> {id, name}
-    seen: {}, // message id -> element
-    pending: {}, // clientId -> {el, text, tries, state}
-    outbox: [], // clientIds waiting for a (re)join
-    oldestId: null,
-    rttBusy: false
-  };
-
-  // ---------------------------------------------------------------- socket
-
   if (typeof window.io !== 'function') {
     C.showError({ code: 'client_missing', message: 'The Socket.IO client could not be loaded.' });
     return;
   }
 
   var socket = window.io('/chat', LEGACY ? { transports: ['polling'] } : {});
+  var els = {}; // message entry key -> <li>
+
+  var rs = window.RoomState.create({
+    socket: socket,
+    room: ROOM,
+    name: C.loadName(),
+    normalizeError: C.normalizeError,
+    view: {
+      status: setState,
+      transport: showTransport,
+      rtt: function (ms) {
+        C.setText(ui.rtt, ms + ' ms');
+        ui.rtt.setAttribute('data-ms', String(ms));
+      },
+      needName: askForName,
+      nameRefused: function (name, error) {
+        ui.registerSubmit.disabled = false;
+        C.showError(error);
+        askForName(name);
+        ui.nameInput.setAttribute('aria-invalid', 'true');
+      },
+      registered: function (me, already) {
+        ui.registerSubmit.disabled = false;
+        if (!already) {
+          C.saveName(me.name);
+          C.setText(ui.meName, me.name);
+          ui.meName.style.color = C.color(me.name);
+        }
+        hideNameDialog();
+        if (!already) {
+          C.clearError();
+        }
+      },
+      joined: function (res, first) {
+        ui.input.disabled = false;
+        ui.send.disabled = false;
+        if (first) {
+          ui.input.focus();
+        }
+      },
+      joinFailed: C.showError,
+      members: renderMembers,
+      membersStale: function (stale) {
+        ui.members.className = stale ? 'members stale' : 'members';
+      },
+      memberJoined: function (user) {
+        addNotice(user.name + ' joined');
+      },
+      memberLeft: function (user) {
+        addNotice(user.name + ' left');
+      },
+      messageAdded: messageAdded,
+      messageMoved: function (e, before) {
+        ui.messages.insertBefore(els[e.key], before ? els[before.key] : null);
+      },
+      messageChanged: function (e) {
+        renderMessage(els[e.key], e);
+      },
+      messageRemoved: function (e) {
+        var li = els[e.key];
+        delete els[e.key];
+        if (li && li.parentNode) {
+          li.parentNode.removeChild(li);
+        }
+        updateEmpty();
+      },
+      historyMerged: function (first, more) {
+        if (more) {
+          C.show(ui.loadOlder, true);
+        }
+        if (first) {
+          scrollToBottom();
+        }
+      },
+      cursor: showCursor,
+      cursorRemoved: removeCursor
+    }
+  });
+
   // Exposed for debugging and tests, and for the watch-together and call
   // panels (together.js): the server's clock (from the rtt exchange) and
   // the answer of every join.
-  var clock = { offset: null, rtt: null, samples: [] };
-  var joinListeners = [];
   window.chat = {
     socket: socket,
-    emitAck: emitAck,
-    state: state,
+    emitAck: rs.emitAck,
+    state: rs.state,
     legacy: LEGACY,
-    clock: clock,
-    // serverNow estimates the server's time in ms (0 offset until measured).
-    serverNow: function () {
-      return new Date().getTime() + (clock.offset || 0);
-    },
-    onJoin: function (fn) {
-      joinListeners.push(fn);
-    }
+    clock: rs.clock,
+    serverNow: rs.serverNow,
+    onJoin: rs.onJoin
   };
-
-  function manager() {
-    return socket.io;
-  }
-
-  function currentTransport() {
-    var engine = manager() && manager().engine;
-    return engine && engine.transport ? engine.transport.name : '';
-  }
-
-  // watchEngine follows transport upgrades of the current Engine.IO
-  // connection (a new one is made on every reconnect).
-  function watchEngine() {
-    var engine = manager() && manager().engine;
-    if (!engine || engine.__chatWatched) {
-      return;
-    }
-    engine.__chatWatched = true;
-    engine.on('upgrade', function (transport) {
-      showTransport(transport && transport.name ? transport.name : currentTransport());
-    });
-  }
-
-  manager().on('open', function () {
-    watchEngine();
-    showTransport(currentTransport());
-  });
-  manager().on('reconnect_attempt', function () {
-    if (!socket.connected) {
-      setState('reconnecting');
-    }
-  });
-  watchEngine();
-
-  socket.on('connect', function () {
-    state.session++;
-    state.everConnected = true;
-    state.rttBusy = false;
-    setState('connected');
-    watchEngine();
-    showTransport(currentTransport());
-    measureRtt();
-    if (socket.recovered && state.wasRegistered) {
-      // Connection state recovery: same socket, same user, same rooms,
-      // and the events missed meanwhile have arrived already.
-      state.registered = true;
-      state.joined = state.wasJoined;
-      ui.members.className = 'members';
-      if (state.joined) {
-        resendInFlight();
-        flushOutbox();
-      } else {
-        join();
-      }
-      return;
-    }
-    state.registered = false;
-    state.joined = false;
-    if (state.name) {
-      register(state.name, state.everJoined);
-    } else {
-      askForName();
-    }
-  });
-
-  socket.on('disconnect', function (reason) {
-    state.session++;
-    state.heldMemberEvents = null;
-    state.wasRegistered = state.registered;
-    state.wasJoined = state.joined;
-    state.registered = false;
-    state.joined = false;
-    clearCursors();
-    ui.members.className = 'members stale';
-    if (state.leaving || reason === 'io client disconnect') {
-      setState('disconnected');
-      return;
-    }
-    setState('reconnecting');
-    if (reason === 'io server disconnect') {
-      // The client does not reconnect by itself after a server-side
-      // disconnect; try again shortly.
-      setTimeout(function () {
-        if (!socket.connected && !state.leaving) {
-          socket.connect();
-        }
-      }, 2000);
-    }
-  });
-
-  socket.on('connect_error', function () {
-    setState(state.everConnected ? 'reconnecting' : 'connecting');
-  });
 
   // Leaving the page says so, so that the others see us leave now rather
   // than when the server gives up waiting for a recovery. A page restored
   // from the back-forward cache connects again.
   window.addEventListener('pagehide', function () {
-    if (socket.connected) {
-      socket.disconnect();
-    }
+    rs.suspend();
   });
   window.addEventListener('pageshow', function (ev) {
-    if (ev.persisted && !socket.connected && !state.leaving) {
-      socket.connect();
+    if (ev.persisted) {
+      rs.resume();
     }
   });
-
-  // emitAck emits with an acknowledgement that always arrives: the server's
-  // answer, or a timeout error. The answer is normalized to {ok, ...} with
-  // error = {code, message} when not ok.
-  function emitAck(event, payload, done) {
-    var finished = false;
-    var timer = setTimeout(function () {
-      if (!finished) {
-        finished = true;
-        done({ ok: false, error: C.normalizeError('timeout') });
-      }
-    }, ACK_TIMEOUT_MS);
-    socket.emit(event, payload, function (res) {
-      if (finished) {
-        return;
-      }
-      finished = true;
-      clearTimeout(timer);
-      if (!res || typeof res !== 'object') {
-        res = { ok: false, error: 'bad_response' };
-      }
-      if (!res.ok) {
-        res.error = C.normalizeError(res.error);
-      }
-      done(res);
-    });
-  }
 
   // ----------------------------------------------------------------- status
 
@@ -246,58 +161,8 @@
   }
 
   function showTransport(name) {
-    if (name) {
-      C.setText(ui.transport, name);
-      ui.status.setAttribute('data-transport', name);
-    }
-  }
-
-  function now() {
-    return window.performance && performance.now ? performance.now() : new Date().getTime();
-  }
-
-  function measureRtt() {
-    if (!socket.connected || state.rttBusy) {
-      return;
-    }
-    state.rttBusy = true;
-    var session = state.session;
-    var started = now();
-    var sentAt = new Date().getTime();
-    emitAck('rtt', {}, function (res) {
-      if (session !== state.session) {
-        return;
-      }
-      state.rttBusy = false;
-      if (res.ok) {
-        addClockSample(res.ts, sentAt, now() - started);
-        var ms = Math.max(0, Math.round(now() - started));
-        C.setText(ui.rtt, ms + ' ms');
-        ui.rtt.setAttribute('data-ms', String(ms));
-      }
-    });
-  }
-  setInterval(measureRtt, RTT_EVERY_MS);
-
-  // addClockSample keeps the offset of the server's clock to ours: the
-  // server stamped ts about half a round trip after we sent. Of the last
-  // few samples the one with the shortest round trip is the most exact.
-  function addClockSample(ts, sentAt, rtt) {
-    if (typeof ts !== 'number' || !(rtt >= 0)) {
-      return;
-    }
-    clock.samples.push({ offset: ts - (sentAt + rtt / 2), rtt: rtt });
-    if (clock.samples.length > 8) {
-      clock.samples.shift();
-    }
-    var best = clock.samples[0];
-    for (var i = 1; i < clock.samples.length; i++) {
-      if (clock.samples[i].rtt < best.rtt) {
-        best = clock.samples[i];
-      }
-    }
-    clock.offset = best.offset;
-    clock.rtt = best.rtt;
+    C.setText(ui.transport, name);
+    ui.status.setAttribute('data-transport', name);
   }
 
   // ------------------------------------------------------ name and joining
@@ -336,109 +201,16 @@
     }
     ui.nameInput.removeAttribute('aria-invalid');
     C.clearError();
-    state.name = name;
-    if (socket.connected) {
+    if (rs.setName(name)) {
       ui.registerSubmit.disabled = true;
-      register(name, false);
     }
     // Otherwise the next 'connect' registers it.
   });
 
-  // register claims the name, then joins the room. retaking is true after a
-  // reconnect, when a name_taken answer most likely means that the server
-  // has not yet noticed that our previous connection is gone.
-  function register(name, retaking) {
-    var session = state.session;
-    emitAck('register', { name: name }, function (res) {
-      if (session !== state.session) {
-        return;
-      }
-      ui.registerSubmit.disabled = false;
-      if (res.ok) {
-        state.registered = true;
-        state.retakeTries = 0;
-        state.me = { id: res.id, name: res.name || name };
-        state.name = state.me.name;
-        C.saveName(state.me.name);
-        C.setText(ui.meName, state.me.name);
-        ui.meName.style.color = C.color(state.me.name);
-        hideNameDialog();
-        C.clearError();
-        join();
-        return;
-      }
-      var code = res.error.code;
-      if (code === 'already_registered') {
-        state.registered = true;
-        hideNameDialog();
-        join();
-        return;
-      }
-      // rate_limited: register attempts are limited per connection.
-      if (retaking && (code === 'name_taken' || code === 'rate_limited') && state.retakeTries < RETAKE_NAME_TRIES) {
-        state.retakeTries++;
-        setTimeout(function () {
-          if (session === state.session) {
-            register(name, true);
-          }
-        }, RETAKE_NAME_MS);
-        return;
-      }
-      state.retakeTries = 0;
-      state.name = '';
-      C.showError(res.error);
-      askForName(name);
-      ui.nameInput.setAttribute('aria-invalid', 'true');
-    });
-  }
-
-  function join() {
-    var session = state.session;
-    // Member events that arrive before the answer (others joining or
-    // leaving at the same moment) may be missing from its member list:
-    // they are held and applied on top of it.
-    state.heldMemberEvents = [];
-    emitAck('join', { room: ROOM }, function (res) {
-      if (session !== state.session) {
-        return;
-      }
-      var held = state.heldMemberEvents || [];
-      state.heldMemberEvents = null;
-      if (!res.ok) {
-        C.showError(res.error);
-        return;
-      }
-      var first = !state.everJoined;
-      state.joined = true;
-      state.everJoined = true;
-      setMembers(res.members || []);
-      for (var i = 0; i < held.length; i++) {
-        held[i]();
-      }
-      mergeHistory(res.history || [], first);
-      pruneCursors();
-      enableComposer();
-      resendInFlight();
-      flushOutbox();
-      for (var i = 0; i < joinListeners.length; i++) {
-        joinListeners[i](res);
-      }
-      if (first) {
-        ui.input.focus();
-      }
-    });
-  }
-
   ui.leave.addEventListener('click', function () {
-    state.leaving = true;
-    var go = function () {
+    rs.leave(function () {
       window.location.assign('/');
-    };
-    if (!state.joined) {
-      go();
-      return;
-    }
-    emitAck('leave', { room: ROOM }, go);
+    });
   });
 
   // ---------------------------------------------------------------- members
@@ -451,7 +223,7 @@
     avatar.style.backgroundColor = C.color(m.name);
     li.appendChild(avatar);
     li.appendChild(C.el('span', 'member-name', m.name));
-    if (state.me && String(m.id) === String(state.me.id)) {
+    if (m.me) {
       li.className += ' is-me';
       li.appendChild(C.el('span', 'you', 'you'));
     }
@@ -462,18 +234,7 @@
     return li;
   }
 
-  function renderMembers() {
-    var list = [];
-    for (var id in state.members) {
-      if (state.members.hasOwnProperty(id)) {
-        list.push(state.members[id]);
-      }
-    }
-    list.sort(function (a, b) {
-      var an = String(a.name).toLowerCase();
-      var bn = String(b.name).toLowerCase();
-      return an < bn ? -1 : an > bn ? 1 : 0;
-    });
+  function renderMembers(list) {
     var frag = document.createDocumentFragment();
     for (var i = 0; i < list.length; i++) {
       frag.appendChild(memberItem(list[i]));
@@ -486,97 +247,7 @@
     C.setText(ui.memberCount, String(list.length));
   }
 
-  function setMembers(members) {
-    state.members = {};
-    for (var i = 0; i < members.length; i++) {
-      if (members[i] && members[i].id !== undefined) {
-        state.members[String(members[i].id)] = { id: members[i].id, name: String(members[i].name) };
-      }
-    }
-    renderMembers();
-  }
-
-  // inRoom reports whether room events apply: joined, or (with connection
-  // state recovery) the events missed while away, which socket.io-client
-  // hands over just before 'connect'. A socket that was not recovered is in
-  // no room until it has joined again, so gets no room events before.
-  function inRoom() {
-    return state.joined || state.wasJoined;
-  }
-
-  // memberEvent handles a member event, or holds it while a join waits
-  // for its answer (join).
-  function memberEvent(handle) {
-    return function (ev) {
-      if (!ev || ev.room !== ROOM || !ev.user) {
-        return;
-      }
-      if (state.heldMemberEvents) {
-        state.heldMemberEvents.push(function () {
-          handle(ev);
-        });
-        return;
-      }
-      handle(ev);
-    };
-  }
-
-  socket.on('joined', memberEvent(function (ev) {
-    if (!inRoom()) {
-      return;
-    }
-    var id = String(ev.user.id);
-    var isNew = !state.members[id];
-    state.members[id] = { id: ev.user.id, name: String(ev.user.name) };
-    renderMembers();
-    if (isNew) {
-      addNotice(ev.user.name + ' joined');
-    }
-  }));
-
-  // away: a member's connection dropped; the server keeps them in the room
-  // for a while in case they come back (back), else they leave (left).
-  socket.on('away', memberEvent(function (ev) {
-    if (!inRoom()) {
-      return;
-    }
-    var id = String(ev.user.id);
-    removeCursor(id);
-    if (state.members[id]) {
-      state.members[id].away = true;
-      renderMembers();
-    }
-  }));
-
-  socket.on('back', memberEvent(function (ev) {
-    if (!inRoom()) {
-      return;
-    }
-    var id = String(ev.user.id);
-    state.members[id] = { id: ev.user.id, name: String(ev.user.name) };
-    renderMembers();
-  }));
-
-  socket.on('left', memberEvent(function (ev) {
-    var id = String(ev.user.id);
-    if (state.me && id === String(state.me.id)) {
-      return;
-    }
-    removeCursor(id);
-    if (state.members[id]) {
-      delete state.members[id];
-      renderMembers();
-      addNotice(ev.user.name + ' left');
-    }
-  }));
-
   // --------------------------------------------------------------- messages
-
-  var clientSeq = 0;
-  function newClientId() {
-    clientSeq++;
-    return 'c' + new Date().getTime().toString(36) + Math.random().toString(36).slice(2, 8) + clientSeq;
-  }
 
   function toDate(ts) {
     if (ts === undefined || ts === null || ts === '') {
@@ -600,50 +271,55 @@
     timeEl.title = d.toLocaleString();
   }
 
-  function isMine(from) {
-    if (!from || !state.me) {
-      return false;
-    }
-    return String(from.id) === String(state.me.id) ||
-      String(from.name).toLowerCase() === String(state.me.name).toLowerCase();
-  }
-
   // messageItem builds one message. Everything user-written is text.
-  function messageItem(m, msgState) {
-    var from = m.from || {};
-    var li = C.el('li', 'message' + (isMine(from) ? ' mine' : ''));
-    li.setAttribute('data-state', msgState);
-    if (m.id !== undefined && m.id !== null) {
-      li.setAttribute('data-id', String(m.id));
-    }
-    if (m.clientId) {
-      li.setAttribute('data-client-id', String(m.clientId));
-    }
+  function messageItem(e) {
+    var from = e.from || {};
+    var li = C.el('li', 'message' + (e.mine ? ' mine' : ''));
     var meta = C.el('div', 'meta');
     var who = C.el('span', 'from', from.name || 'unknown');
     who.style.color = C.color(from.name);
     meta.appendChild(who);
-    var time = C.el('time', 'ts');
-    setTime(time, m.ts);
-    meta.appendChild(time);
+    meta.appendChild(C.el('time', 'ts'));
     li.appendChild(meta);
-    li.appendChild(C.el('div', 'text', m.text));
+    li.appendChild(C.el('div', 'text'));
     li.appendChild(C.el('div', 'note'));
-    setMessageState(li, msgState, '');
+    renderMessage(li, e);
     return li;
   }
 
-  function setMessageState(li, msgState, detail) {
-    li.setAttribute('data-state', msgState);
+  // renderMessage shows an entry's state: its server id and time once
+  // stored, "Sending…" while pending, the reason and a Retry button when
+  // it failed.
+  function renderMessage(li, e) {
+    li.setAttribute('data-state', e.state);
+    if (e.id !== null) {
+      li.setAttribute('data-id', e.id);
+    }
+    if (e.clientId) {
+      li.setAttribute('data-client-id', e.clientId);
+    }
+    setTime(li.querySelector('.ts'), e.ts);
+    C.setText(li.querySelector('.text'), e.text);
     var note = li.querySelector('.note');
     var text = '';
-    if (msgState === 'pending') {
+    if (e.state === 'pending') {
       text = 'Sending\u2026';
-    } else if (msgState === 'failed') {
-      text = 'Not sent: ' + detail;
+    } else if (e.state === 'failed') {
+      text = 'Not sent: ' + e.error.message;
     }
     C.setText(note, text);
     C.show(note, !!text);
+    if (e.state === 'failed') {
+      li.setAttribute('data-error', e.error.code);
+      var retry = C.el('button', 'retry', 'Retry');
+      retry.type = 'button';
+      retry.onclick = function () {
+        rs.retry(e.clientId);
+      };
+      note.appendChild(retry);
+    } else {
+      li.removeAttribute('data-error');
+    }
   }
 
   function nearBottom() {
@@ -669,185 +345,30 @@
   }
 
   function addNotice(text) {
-    var li = C.el('li', 'notice', text);
-    append(li, false);
+    append(C.el('li', 'notice', text), false);
   }
 
-  function trackOldest(m) {
-    if (m.id === undefined || m.id === null) {
+  // messageAdded puts an entry where RoomState says: before another one,
+  // or at the end. Older pages keep the scroll position (see loadOlder);
+  // the rest stick to the bottom when the reader is there, and history
+  // and our own messages always.
+  function messageAdded(e, before, how) {
+    var li = messageItem(e);
+    els[e.key] = li;
+    if (how === 'older') {
+      ui.messages.insertBefore(li, before ? els[before.key] : ui.messages.firstChild);
       return;
     }
-    if (state.oldestId === null) {
-      state.oldestId = m.id;
+    var stick = how !== 'live' || nearBottom();
+    if (before) {
+      ui.messages.insertBefore(li, els[before.key]);
+    } else {
+      ui.messages.appendChild(li);
     }
-  }
-
-  // addMessage shows a message from someone else (or from history); a copy
-  // of one we sent ourselves reconciles the pending element instead.
-  function addMessage(m, force) {
-    if (!m || typeof m !== 'object') {
-      return;
-    }
-    var id = m.id !== undefined && m.id !== null ? String(m.id) : '';
-    if (id && state.seen[id]) {
-      return;
-    }
-    if (m.clientId && state.pending[m.clientId]) {
-      reconcile(m.clientId, m);
-      return;
-    }
-    var li = messageItem(m, 'sent');
-    if (id) {
-      state.seen[id] = li;
-    }
-    trackOldest(m);
-    append(li, force);
-  }
-
-  function mergeHistory(history, first) {
-    for (var i = 0; i < history.length; i++) {
-      addMessage(history[i], true);
-    }
-    if (history.length && state.oldestId === null) {
-      state.oldestId = history[0].id;
-    }
-    if (first && history.length >= HISTORY_PAGE) {
-      C.show(ui.loadOlder, true);
-    }
-    if (first) {
+    updateEmpty();
+    if (stick) {
       scrollToBottom();
     }
-  }
-
-  socket.on('message', function (m) {
-    if (!m || m.room !== ROOM) {
-      return;
-    }
-    addMessage(m, false);
-  });
-
-  function reconcile(clientId, message) {
-    var p = state.pending[clientId];
-    if (!p) {
-      return;
-    }
-    delete state.pending[clientId];
-    p.state = 'sent';
-    if (message && message.id !== undefined && message.id !== null) {
-      var id = String(message.id);
-      if (state.seen[id] && state.seen[id] !== p.el) {
-        // Already shown (e.g. from history after a reconnect): drop ours.
-        p.el.parentNode.removeChild(p.el);
-        return;
-      }
-      state.seen[id] = p.el;
-      p.el.setAttribute('data-id', id);
-      if (state.oldestId === null) {
-        state.oldestId = message.id;
-      }
-    }
-    if (message && message.ts !== undefined) {
-      setTime(p.el.querySelector('.ts'), message.ts);
-    }
-    if (message && typeof message.text === 'string') {
-      C.setText(p.el.querySelector('.text'), message.text);
-    }
-    setMessageState(p.el, 'sent', '');
-  }
-
-  function fail(clientId, error) {
-    var p = state.pending[clientId];
-    if (!p) {
-      return;
-    }
-    delete state.pending[clientId];
-    p.state = 'failed';
-    setMessageState(p.el, 'failed', error.message);
-    p.el.setAttribute('data-error', error.code);
-    var retry = C.el('button', 'retry', 'Retry');
-    retry.type = 'button';
-    retry.onclick = function () {
-      retryMessage(clientId, p);
-    };
-    p.el.querySelector('.note').appendChild(retry);
-  }
-
-  // retryMessage sends a failed message again under the same clientId.
-  function retryMessage(clientId, p) {
-    if (state.pending[clientId]) {
-      return;
-    }
-    p.tries = 0;
-    p.state = 'pending';
-    state.pending[clientId] = p;
-    p.el.removeAttribute('data-error');
-    setMessageState(p.el, 'pending', '');
-    if (state.joined && socket.connected) {
-      transmit(clientId);
-    } else {
-      state.outbox.push(clientId);
-    }
-  }
-
-  function transmit(clientId) {
-    var p = state.pending[clientId];
-    if (!p) {
-      return;
-    }
-    p.tries++;
-    var session = state.session;
-    p.session = session;
-    emitAck('message', { room: ROOM, text: p.text, clientId: clientId }, function (res) {
-      if (!state.pending[clientId] || p.session !== session) {
-        return; // already reconciled (from history), or sent again since
-      }
-      if (res.ok) {
-        reconcile(clientId, res.message);
-        return;
-      }
-      if (session !== state.session && p.tries < 3) {
-        // Lost to a disconnect: send again once we are back in the room.
-        if (state.joined) {
-          transmit(clientId);
-        } else {
-          state.outbox.push(clientId);
-        }
-        return;
-      }
-      fail(clientId, res.error);
-    });
-  }
-
-  // resendInFlight sends again the messages whose ack was lost with the
-  // previous connection. The server answers one it stored already with the
-  // stored copy (it remembers a connection's recent clientIds); after a
-  // reconnect without recovery the join's history has reconciled those.
-  function resendInFlight() {
-    var queued = {};
-    for (var i = 0; i < state.outbox.length; i++) {
-      queued[state.outbox[i]] = true;
-    }
-    for (var clientId in state.pending) {
-      if (state.pending.hasOwnProperty(clientId) && !queued[clientId]) {
-        var p = state.pending[clientId];
-        if (p.session !== undefined && p.session !== state.session) {
-          transmit(clientId);
-        }
-      }
-    }
-  }
-
-  function flushOutbox() {
-    var queue = state.outbox;
-    state.outbox = [];
-    for (var i = 0; i < queue.length; i++) {
-      transmit(queue[i]);
-    }
-  }
-
-  function enableComposer() {
-    ui.input.disabled = false;
-    ui.send.disabled = false;
   }
 
   ui.composer.addEventListener('submit', function (ev) {
@@ -864,54 +385,26 @@
       C.showError({ code: 'text_invalid', message: 'Messages are at most ' + C.TEXT_MAX + ' characters (this one has ' + text.length + ').' });
       return;
     }
-    var clientId = newClientId();
-    var me = state.me || { id: '', name: state.name };
-    var li = messageItem({ clientId: clientId, room: ROOM, text: text, from: me, ts: new Date().getTime() }, 'pending');
-    li.className = 'message mine';
-    state.pending[clientId] = { el: li, text: text, tries: 0, state: 'pending' };
-    append(li, true);
+    rs.send(text);
     ui.input.value = '';
-    if (state.joined && socket.connected) {
-      transmit(clientId);
-    } else {
-      state.outbox.push(clientId);
-    }
   }
 
   // Older history, page by page, from the HTTP API.
   ui.loadOlder.addEventListener('click', function () {
-    if (state.oldestId === null) {
+    var url = rs.olderURL();
+    if (url === null) {
       C.show(ui.loadOlder, false);
       return;
     }
     ui.loadOlder.disabled = true;
-    var url = '/api/rooms/' + encodeURIComponent(ROOM) + '/messages?before=' +
-      encodeURIComponent(String(state.oldestId)) + '&limit=' + OLDER_PAGE;
     C.getJSON(url, function (err, data) {
       ui.loadOlder.disabled = false;
       if (err) {
         C.showError(err);
         return;
       }
-      var older = (data && data.messages) || [];
-      var first = ui.messages.firstChild;
       var before = ui.scroll.scrollHeight;
-      for (var i = 0; i < older.length; i++) {
-        var m = older[i];
-        var id = m && m.id !== undefined && m.id !== null ? String(m.id) : '';
-        if (!m || (id && state.seen[id])) {
-          continue;
-        }
-        var li = messageItem(m, 'sent');
-        if (id) {
-          state.seen[id] = li;
-        }
-        ui.messages.insertBefore(li, first);
-      }
-      if (older.length) {
-        state.oldestId = older[0].id;
-      }
-      if (older.length < OLDER_PAGE) {
+      if (!rs.addOlder((data && data.messages) || [])) {
         C.show(ui.loadOlder, false);
       }
       ui.scroll.scrollTop += ui.scroll.scrollHeight - before;
@@ -957,88 +450,29 @@
     }
   }
 
-  function clearCursors() {
-    var all = ui.board.querySelectorAll('.cursor');
-    for (var i = 0; i < all.length; i++) {
-      ui.board.removeChild(all[i]);
-    }
-  }
-
-  // pruneCursors drops cursors of users who are no longer members.
-  function pruneCursors() {
-    var all = ui.board.querySelectorAll('.cursor');
-    for (var i = 0; i < all.length; i++) {
-      if (!state.members[all[i].getAttribute('data-user-id')]) {
-        ui.board.removeChild(all[i]);
-      }
-    }
-  }
-
-  function clamp01(v) {
-    v = Number(v);
-    if (isNaN(v)) {
-      return 0;
-    }
-    return v < 0 ? 0 : v > 1 ? 1 : v;
-  }
-
-  socket.on('mousemove', function (ev) {
-    if (!ev || ev.room !== ROOM || !state.joined) {
-      return;
-    }
-    var id = String(ev.id);
-    if (state.me && id === String(state.me.id)) {
-      return;
-    }
-    var c = findCursor(id);
-    var name = ev.name || (state.members[id] && state.members[id].name) || '';
+  function showCursor(cur) {
+    var c = findCursor(cur.id);
     if (!c) {
       c = C.el('div', 'cursor');
-      c.setAttribute('data-user-id', id);
-      c.appendChild(cursorArrow(C.color(name)));
-      var label = C.el('span', 'cursor-name', name);
-      label.style.backgroundColor = C.color(name);
+      c.setAttribute('data-user-id', cur.id);
+      c.appendChild(cursorArrow(C.color(cur.name)));
+      var label = C.el('span', 'cursor-name', cur.name);
+      label.style.backgroundColor = C.color(cur.name);
       c.appendChild(label);
       ui.board.appendChild(c);
     }
-    c.style.left = (clamp01(ev.x) * 100) + '%';
-    c.style.top = (clamp01(ev.y) * 100) + '%';
-    c.className = 'cursor';
-    clearTimeout(c.__idle);
-    c.__idle = setTimeout(function () {
-      c.className = 'cursor idle';
-    }, 8000);
-  });
-
-  // Our own pointer, throttled to <= 30 events per second with the last
-  // position always sent.
-  var move = { last: 0, timer: null, x: 0, y: 0, dirty: false };
-
-  function flushMove() {
-    move.timer = null;
-    if (!move.dirty || !state.joined || !socket.connected) {
-      return;
-    }
-    move.dirty = false;
-    move.last = new Date().getTime();
-    // socket.io-client 2.x has no volatile flag; a plain emit is fine there.
-    (socket.volatile || socket).emit('mousemove', { room: ROOM, x: move.x, y: move.y });
+    c.style.left = (cur.x * 100) + '%';
+    c.style.top = (cur.y * 100) + '%';
+    c.className = cur.idle ? 'cursor idle' : 'cursor';
   }
 
+  // Our own pointer, as a fraction of the board (RoomState throttles it).
   function pointerAt(clientX, clientY) {
     var r = ui.board.getBoundingClientRect();
     if (!r.width || !r.height) {
       return;
     }
-    move.x = clamp01((clientX - r.left) / r.width);
-    move.y = clamp01((clientY - r.top) / r.height);
-    move.dirty = true;
-    var wait = MOUSE_EVERY_MS - (new Date().getTime() - move.last);
-    if (wait <= 0 && !move.timer) {
-      flushMove();
-    } else if (!move.timer) {
-      move.timer = setTimeout(flushMove, Math.max(wait, 0));
-    }
+    rs.pointerAt((clientX - r.left) / r.width, (clientY - r.top) / r.height);
   }
 
   // Pointer events cover a mouse, a pen and a finger alike (the board has
@@ -1070,7 +504,7 @@
   // ----------------------------------------------------------------- start
 
   setState('connecting');
-  if (!state.name) {
+  if (!rs.state.name) {
     askForName('');
   }
 })();
