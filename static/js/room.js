@@ -355,15 +355,10 @@
   function messageAdded(e, before, how) {
     var li = messageItem(e);
     els[e.key] = li;
+    var stick = how !== 'older' && (how !== 'live' || nearBottom());
+    ui.messages.insertBefore(li, before ? els[before.key] : null);
     if (how === 'older') {
-      ui.messages.insertBefore(li, before ? els[before.key] : ui.messages.firstChild);
       return;
-    }
-    var stick = how !== 'live' || nearBottom();
-    if (before) {
-      ui.messages.insertBefore(li, els[before.key]);
-    } else {
-      ui.messages.appendChild(li);
     }
     updateEmpty();
     if (stick) {
