@@ -33,6 +33,7 @@ type limits struct {
 	Name int // chat.MaxNameLen
 	Room int // chat.MaxRoomLen
 	Text int // chat.MaxTextLen
+	URL  int // chat.MaxURLLen (the player's link)
 	// Typed is the maxlength of the name and room inputs. It is above Name
 	// and Room on purpose: a name pasted too long is then explained by the
 	// page ("at most 24 characters; ... has 30") instead of cut silently.
@@ -40,7 +41,7 @@ type limits struct {
 }
 
 // pageLimits are the limits every page receives.
-var pageLimits = limits{Name: chat.MaxNameLen, Room: chat.MaxRoomLen, Text: chat.MaxTextLen, Typed: 64}
+var pageLimits = limits{Name: chat.MaxNameLen, Room: chat.MaxRoomLen, Text: chat.MaxTextLen, URL: chat.MaxURLLen, Typed: 64}
 
 // pageData is what every template receives.
 type pageData struct {
