@@ -19,14 +19,14 @@ type page struct {
 	Error      string
 	ICEServers string
 	DemoClip   string
-	Limits     struct{ Name, Room, Text, Typed int }
+	Limits     struct{ Name, Room, Text, URL, Typed int }
 }
 
 // data is a page with limits unlike the real ones, so that a number
 // written into a template by hand shows.
 func data(legacy bool) page {
 	p := page{Title: "a<b", Room: "lobby", Legacy: legacy, ClientScript: "/socket.io/socket.io.min.js", ICEServers: "[]"}
-	p.Limits.Name, p.Limits.Room, p.Limits.Text, p.Limits.Typed = 11, 22, 333, 44
+	p.Limits.Name, p.Limits.Room, p.Limits.Text, p.Limits.URL, p.Limits.Typed = 11, 22, 333, 555, 44
 	return p
 }
 
@@ -79,6 +79,10 @@ func TestPagesTakeTheLimitsFromTheData(t *testing.T) {
 			`id="name-input" name="name" type="text" maxlength="44"`,
 		},
 	}
+	// The player (not on the legacy page) takes its link's limit too.
+	if out := render(t, "room.html", data(false)); !strings.Contains(out, `id="player-url" type="url" maxlength="555"`) {
+		t.Error("room.html: the player's link has not the limit of .Limits.URL")
+	}
 	for _, legacy := range []bool{false, true} {
 		for name, parts := range want {
 			out := render(t, name, data(legacy))
@@ -91,7 +95,7 @@ func TestPagesTakeTheLimitsFromTheData(t *testing.T) {
 					t.Errorf("%s (legacy %v): no %s", name, legacy, p)
 				}
 			}
-			for _, n := range []string{"24", "32", "2000", "64"} {
+			for _, n := range []string{"24", "32", "2000", "2048", "64"} {
 				if strings.Contains(out, `maxlength="`+n+`"`) || strings.Contains(out, "&ndash;"+n) {
 					t.Errorf("%s: the limit %s is written in the template", name, n)
 				}

@@ -9,6 +9,12 @@ const { chromium } = require('playwright-core');
 const server = require('../lib/server');
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+// noBrowser is why the suites skip without Chromium (false when it is
+// there); CI installs it and must not skip, so there it is an error.
+const noBrowser = fs.existsSync(CHROMIUM)
+  ? false
+  : `no Chromium at ${CHROMIUM}: install Debian's chromium package (or set CHROMIUM_PATH)`;
+if (noBrowser && process.env.CI === 'true') throw new Error(noBrowser);
 const RESULTS = path.join(__dirname, '../../test-results');
 const LAUNCH_ARGS = [
   '--headless',
@@ -201,6 +207,7 @@ function userId(page) {
 
 module.exports = {
   CHROMIUM,
+  noBrowser,
   RESULTS,
   startServer,
   launchBrowser,
