@@ -74,7 +74,10 @@ for (const transport of ['websocket', 'polling']) {
     const away = next(b, 'away');
     net.cut();
     const reason = await dropped;
-    assert.match(reason, /^transport (close|error)$/);
+    // The cut, or (polling, with the 600 ms heartbeat above, on a loaded
+    // machine) the client's own heartbeat noticing the silence first:
+    // either way a network drop, which recovery covers.
+    assert.match(reason, /^(transport (close|error)|ping timeout)$/);
     assert.deepEqual(await away, { room, user: a.me });
 
     const sent = [];
