@@ -1,13 +1,11 @@
 package handlers_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/socketio-go/chatserver/chat"
 	"github.com/socketio-go/chatserver/handlers"
 	"github.com/socketio-go/chatserver/internal/siotest"
+	"github.com/socketio-go/chatserver/internal/syncbuf"
 	"github.com/socketio-go/chatserver/realtime"
 	"github.com/socketio-go/chatserver/store"
 )
@@ -58,35 +57,17 @@ func (h *flakyHistory) Before(ctx context.Context, room string, id int64, limit 
 	return h.History.Before(ctx, room, id, limit)
 }
 
-// logBuffer collects log lines from any goroutine.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type env struct {
 	url     string
 	svc     *chat.Service
 	history *flakyHistory
-	logs    *logBuffer
+	logs    *syncbuf.Buffer
 	log     *slog.Logger
 }
 
 func start(t *testing.T) *env {
 	t.Helper()
-	e := &env{history: &flakyHistory{History: store.NewMemoryHistory()}, logs: &logBuffer{}}
+	e := &env{history: &flakyHistory{History: store.NewMemoryHistory()}, logs: &syncbuf.Buffer{}}
 	e.log = slog.New(slog.NewTextHandler(e.logs, nil))
 	e.svc = chat.NewService(store.NewMemoryNames(), store.NewMemoryPresence(), e.history)
 	rt := realtime.NewServer(realtime.Options{})

@@ -1,42 +1,24 @@
 package realtime_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/socketio-go/chatserver/internal/siotest"
+	"github.com/socketio-go/chatserver/internal/syncbuf"
 	"github.com/socketio-go/chatserver/realtime"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // One structured line per connection and per disconnection, without the
 // client's auth payload.
 func TestConnectionsAreLogged(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	rt := realtime.NewServer(realtime.Options{Logger: slog.New(slog.NewJSONHandler(&out, nil))})
 	left := make(chan struct{})
 	rt.Of("/logged").OnConnection(func(s *realtime.Socket) {

@@ -9,17 +9,17 @@ package redistest
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/socketio-go/chatserver/internal/syncbuf"
 )
 
 // ErrNoBinary is what Launch's error wraps when there is no redis-server.
@@ -85,7 +85,7 @@ type Server struct {
 
 	dir  string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *syncbuf.Buffer
 	done chan struct{} // closed once the process has exited
 }
 
@@ -137,7 +137,7 @@ func (s *Server) start() error {
 	if err != nil {
 		return err
 	}
-	s.dir, s.out, s.done = dir, &syncBuffer{}, make(chan struct{})
+	s.dir, s.out, s.done = dir, &syncbuf.Buffer{}, make(chan struct{})
 	s.cmd = exec.Command(s.bin,
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir)
@@ -225,21 +225,4 @@ func (s *Server) Restart() error {
 		return err
 	}
 	return s.start()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -10,7 +10,6 @@ package redisadapter
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/socketio-go/chatserver/internal/redistest"
 	"github.com/socketio-go/chatserver/internal/siotest"
+	"github.com/socketio-go/chatserver/internal/syncbuf"
 	"github.com/socketio-go/chatserver/realtime/internal/socketio"
 )
 
@@ -36,7 +36,7 @@ type nodePeer struct {
 	stdin  io.WriteCloser
 	url    string
 	uid    string
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	exited chan struct{}
 
 	mu      sync.Mutex
@@ -82,7 +82,7 @@ func startNodePeer(t *testing.T, redisAddr string) *nodePeer {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(node, script, "redis://"+redisAddr)
-	p := &nodePeer{stderr: &syncBuffer{}, exited: make(chan struct{}), pending: map[int]chan nodeReply{}}
+	p := &nodePeer{stderr: &syncbuf.Buffer{}, exited: make(chan struct{}), pending: map[int]chan nodeReply{}}
 	cmd.Stderr = p.stderr
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
@@ -521,22 +521,4 @@ func TestNodeInterop(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-}
-
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
