@@ -97,6 +97,15 @@ func (e *env) member(t *testing.T, name, room string) *siotest.Client {
 	return c
 }
 
+// pair is alice and bob in lobby, alice having been told bob joined.
+func (e *env) pair(t *testing.T) (alice, bob *siotest.Client) {
+	t.Helper()
+	alice = e.member(t, "alice", "lobby")
+	bob = e.member(t, "bob", "lobby")
+	alice.MustGet("joined")
+	return alice, bob
+}
+
 // call emits event with args and returns the ack's first argument.
 func call(c *siotest.Client, event string, args ...any) map[string]any {
 	c.T.Helper()
@@ -195,9 +204,7 @@ func TestJoinAndLeave(t *testing.T) {
 func TestMessage(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	a := e.member(t, "alice", "lobby")
-	b := e.member(t, "bob", "lobby")
-	a.MustGet("joined")
+	a, b := e.pair(t)
 
 	wantCode(t, call(a, "message", map[string]any{"room": "lobby", "text": ""}), "text_invalid")
 	wantCode(t, call(a, "message", map[string]any{"room": "elsewhere", "text": "hi"}), "not_in_room")
@@ -259,9 +266,7 @@ func TestServerFailuresAreInternalAndLogged(t *testing.T) {
 func TestPlayer(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	a := e.member(t, "alice", "lobby")
-	b := e.member(t, "bob", "lobby")
-	a.MustGet("joined")
+	a, b := e.pair(t)
 
 	wantCode(t, call(a, "player", map[string]any{"room": "lobby", "action": "load", "url": "javascript:alert(1)"}), "url_invalid")
 	wantCode(t, call(a, "player", map[string]any{"room": "lobby", "action": "seek", "position": "ten"}), "bad_request")
@@ -282,9 +287,7 @@ func TestPlayer(t *testing.T) {
 func TestSignalAndCall(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	a := e.member(t, "alice", "lobby")
-	b := e.member(t, "bob", "lobby")
-	a.MustGet("joined")
+	a, b := e.pair(t)
 
 	wantCode(t, call(a, "signal", map[string]any{"room": "lobby", "to": b.SID}), "bad_request")
 	wantCode(t, call(a, "signal", map[string]any{"room": "lobby", "to": "nobody", "data": map[string]any{"sdp": "x"}}), "peer_not_found")
@@ -306,9 +309,7 @@ func TestSignalAndCall(t *testing.T) {
 func TestCursorsRttUnknownAndDisconnect(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	a := e.member(t, "alice", "lobby")
-	b := e.member(t, "bob", "lobby")
-	a.MustGet("joined")
+	a, b := e.pair(t)
 
 	// A malformed move is dropped without an answer; a good one reaches
 	// the others with the mover's name.
