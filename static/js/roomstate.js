@@ -728,16 +728,26 @@
       addMessage(m, 'live');
     });
 
+    // settle takes our pending entry for clientId out of the pending ones,
+    // in state ('sent' or 'failed', with error); null when there is none.
+    function settle(clientId, state, error) {
+      var e = pending[clientId];
+      if (!e) {
+        return null;
+      }
+      delete pending[clientId];
+      e.state = state;
+      e.error = error;
+      e.sentOn = null;
+      return e;
+    }
+
     // reconcile turns our pending entry into the server's copy.
     function reconcile(clientId, message) {
-      var e = pending[clientId];
+      var e = settle(clientId, 'sent', null);
       if (!e) {
         return;
       }
-      delete pending[clientId];
-      e.state = 'sent';
-      e.error = null;
-      e.sentOn = null;
       var id = idOf(message);
       if (id !== null) {
         if (byId[id] && byId[id] !== e) {
@@ -766,15 +776,10 @@
     }
 
     function fail(clientId, error) {
-      var e = pending[clientId];
-      if (!e) {
-        return;
+      var e = settle(clientId, 'failed', error);
+      if (e) {
+        view('messageChanged', e);
       }
-      delete pending[clientId];
-      e.state = 'failed';
-      e.error = error;
-      e.sentOn = null;
-      view('messageChanged', e);
     }
 
     function queue(clientId) {
