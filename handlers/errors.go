@@ -15,7 +15,7 @@ import (
 // chat.ErrInternal (code "internal").
 func clientError(log *slog.Logger, err error, attrs ...any) *chat.Error {
 	ce := chat.AsError(err)
-	if ce == chat.ErrInternal && log != nil {
+	if errors.Is(ce, chat.ErrInternal) && log != nil {
 		log.Error("request failed", append(attrs, "err", err)...)
 	}
 	return ce
