@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"strconv"
 	"sync/atomic"
 	"unicode/utf8"
@@ -49,6 +50,11 @@ type Message struct {
 // NewMessage returns a text message packet ("4" + data). data is copied.
 func NewMessage(data []byte) *Message { return newText(typeMessage, data) }
 
+// NewMessageParts is NewMessage for data in two parts, head then body,
+// both copied: a packet's header and its encoded payload need not be
+// joined first.
+func NewMessageParts(head, body []byte) *Message { return newText2(typeMessage, head, body) }
+
 // NewMessageString is NewMessage for a string.
 func NewMessageString(data string) *Message { return newText(typeMessage, []byte(data)) }
 
@@ -58,25 +64,35 @@ func NewBinaryMessage(data []byte) *Message {
 	return &Message{typ: typeMessage, binary: true, data: data}
 }
 
-func newText(typ byte, data []byte) *Message {
-	h := ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(data) + 1)}
-	hdr := ws.HeaderSize(h)
-	frame := make([]byte, 0, hdr+1+len(data))
-	w := appendWriter{&frame}
-	if err := ws.WriteHeaderBuffer(w, h, make([]byte, ws.MaxHeaderSize)); err != nil {
-		panic("engineio: frame header: " + err.Error()) // lengths are always valid
-	}
-	frame = append(frame, typ)
-	frame = append(frame, data...)
+func newText(typ byte, data []byte) *Message { return newText2(typ, data, nil) }
+
+// newText2 is newText for data in two parts: one allocation for the whole
+// WebSocket frame, whose tail is the packet for polling.
+func newText2(typ byte, head, body []byte) *Message {
+	n := 1 + len(head) + len(body)
+	hdr := ws.HeaderSize(ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(n)})
+	frame := make([]byte, hdr+n)
+	putHeader(frame[:hdr], ws.OpText, n)
+	frame[hdr] = typ
+	copy(frame[hdr+1+copy(frame[hdr+1:], head):], body)
 	return &Message{frame: frame, data: frame[hdr+1:], hdr: uint8(hdr), typ: typ}
 }
 
-// appendWriter is an io.Writer that appends to a slice.
-type appendWriter struct{ b *[]byte }
-
-func (w appendWriter) Write(p []byte) (int, error) {
-	*w.b = append(*w.b, p...)
-	return len(p), nil
+// putHeader writes into b, ws.HeaderSize long, the header of a final,
+// unmasked frame of n payload bytes (RFC 6455 section 5.2): the bytes
+// ws.WriteHeader writes for it, without its scratch buffer and writer.
+func putHeader(b []byte, op ws.OpCode, n int) {
+	b[0] = 0x80 | byte(op)
+	switch len(b) {
+	case 2:
+		b[1] = byte(n)
+	case 4:
+		b[1] = 126
+		binary.BigEndian.PutUint16(b[2:], uint16(n))
+	default:
+		b[1] = 127
+		binary.BigEndian.PutUint64(b[2:], uint64(n))
+	}
 }
 
 // Control packets are the same for every session.
@@ -119,11 +135,9 @@ func (m *Message) wsFrame(eio int) []byte {
 	if prefix {
 		n++
 	}
-	h := ws.Header{Fin: true, OpCode: ws.OpBinary, Length: int64(n)}
-	f := make([]byte, 0, ws.HeaderSize(h)+n)
-	if err := ws.WriteHeaderBuffer(appendWriter{&f}, h, make([]byte, ws.MaxHeaderSize)); err != nil {
-		panic("engineio: frame header: " + err.Error())
-	}
+	hdr := ws.HeaderSize(ws.Header{Fin: true, OpCode: ws.OpBinary, Length: int64(n)})
+	f := make([]byte, hdr, hdr+n)
+	putHeader(f, ws.OpBinary, n)
 	if prefix {
 		f = append(f, typeMessage-'0')
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"sync"
 )
 
 // Binary data travels beside the JSON: each []byte in an event's arguments
@@ -68,12 +69,52 @@ func reconstruct(v any, att [][]byte) (any, error) {
 	return v, nil
 }
 
-// EncodeArgs encodes values as a JSON array, taking every []byte out as an
-// attachment (in order) and leaving its placeholder. Binary data is found
-// at the top level and inside []any and map[string]any; the caller's
-// containers are not changed. JSON is written as JavaScript's
+// EncodeArgs encodes values as a JSON array, appended to dst, taking every
+// []byte out as an attachment (in order) and leaving its placeholder.
+// Binary data is found at the top level and inside []any and map[string]any;
+// the caller's containers are not changed. JSON is written as JavaScript's
 // JSON.stringify writes it (no HTML escaping).
 func EncodeArgs(dst []byte, values []any) ([]byte, [][]byte, error) {
+	e := getArgsEncoder()
+	defer e.put()
+	data, att, err := e.encode(values)
+	if err != nil {
+		return dst, nil, err
+	}
+	return append(dst, data...), att, nil
+}
+
+// An argsEncoder is a JSON encoder and the buffer it writes to, pooled, so
+// that encoding a packet's arguments allocates nothing of its own once the
+// pool is warm.
+type argsEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var argsEncoders = sync.Pool{New: func() any {
+	e := &argsEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}
+
+// maxPooledEncoderBuffer bounds the buffer an encoder keeps in the pool: one
+// large payload must not pin its memory.
+const maxPooledEncoderBuffer = 64 << 10
+
+func getArgsEncoder() *argsEncoder { return argsEncoders.Get().(*argsEncoder) }
+
+func (e *argsEncoder) put() {
+	if e.buf.Cap() > maxPooledEncoderBuffer {
+		return
+	}
+	argsEncoders.Put(e)
+}
+
+// encode is EncodeArgs into the encoder's buffer: the JSON it returns is
+// valid until the encoder is put back.
+func (e *argsEncoder) encode(values []any) ([]byte, [][]byte, error) {
 	var att [][]byte
 	vals := values
 	if hasBinary(values) {
@@ -85,13 +126,11 @@ func EncodeArgs(dst []byte, values []any) ([]byte, [][]byte, error) {
 	if vals == nil {
 		vals = []any{}
 	}
-	buf := bytes.NewBuffer(dst)
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(vals); err != nil {
-		return dst, nil, err
+	e.buf.Reset()
+	if err := e.enc.Encode(vals); err != nil {
+		return nil, nil, err
 	}
-	out := buf.Bytes()
+	out := e.buf.Bytes()
 	return out[:len(out)-1], att, nil // Encode adds a newline
 }
 

@@ -342,16 +342,11 @@ func (s *Socket) onEvent(args []any, id int64) {
 }
 
 func (s *Socket) sendAck(id int64, args []any) {
-	data, att, err := EncodeArgs(nil, args)
+	msgs, err := encodePacket(PacketAck, s.nsp.name, id, args)
 	if err != nil {
 		return
 	}
-	typ := PacketAck
-	if len(att) > 0 {
-		typ = PacketBinaryAck
-	}
-	b := AppendHeader(make([]byte, 0, 16+len(data)), typ, s.nsp.name, id, len(att))
-	s.client.send(messages(append(b, data...), att))
+	s.client.send(msgs)
 }
 
 func (s *Socket) onAck(id int64, args []any) {
@@ -410,23 +405,34 @@ func encodeEvent(nsp string, id int64, event string, args []any) ([]*engineio.Me
 	vals := make([]any, 0, len(args)+1)
 	vals = append(vals, event)
 	vals = append(vals, args...)
-	data, att, err := EncodeArgs(nil, vals)
+	return encodePacket(PacketEvent, nsp, id, vals)
+}
+
+// encodePacket encodes an EVENT or ACK packet of values as its messages:
+// the packet, typed BINARY_EVENT or BINARY_ACK when values hold binary
+// data, then its attachments. The JSON goes from a pooled encoder straight
+// into the message's frame.
+func encodePacket(typ PacketType, nsp string, id int64, values []any) ([]*engineio.Message, error) {
+	e := getArgsEncoder()
+	defer e.put()
+	data, att, err := e.encode(values)
 	if err != nil {
 		return nil, err
 	}
-	typ := PacketEvent
 	if len(att) > 0 {
-		typ = PacketBinaryEvent
+		switch typ {
+		case PacketEvent:
+			typ = PacketBinaryEvent
+		case PacketAck:
+			typ = PacketBinaryAck
+		}
 	}
-	b := AppendHeader(make([]byte, 0, 16+len(nsp)+len(data)), typ, nsp, id, len(att))
-	return messages(append(b, data...), att), nil
-}
-
-func messages(text []byte, att [][]byte) []*engineio.Message {
+	var scratch [48]byte
+	head := AppendHeader(scratch[:0], typ, nsp, id, len(att))
 	msgs := make([]*engineio.Message, 0, 1+len(att))
-	msgs = append(msgs, engineio.NewMessage(text))
+	msgs = append(msgs, engineio.NewMessageParts(head, data))
 	for _, a := range att {
 		msgs = append(msgs, engineio.NewBinaryMessage(a))
 	}
-	return msgs
+	return msgs, nil
 }
