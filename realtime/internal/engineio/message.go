@@ -53,7 +53,7 @@ func NewMessage(data []byte) *Message { return newText(typeMessage, data) }
 // NewMessageParts is NewMessage for data in two parts, head then body,
 // both copied: a packet's header and its encoded payload need not be
 // joined first.
-func NewMessageParts(head, body []byte) *Message { return newText2(typeMessage, head, body) }
+func NewMessageParts(head, body []byte) *Message { return newTextParts(typeMessage, head, body) }
 
 // NewMessageString is NewMessage for a string.
 func NewMessageString(data string) *Message { return newText(typeMessage, []byte(data)) }
@@ -64,11 +64,11 @@ func NewBinaryMessage(data []byte) *Message {
 	return &Message{typ: typeMessage, binary: true, data: data}
 }
 
-func newText(typ byte, data []byte) *Message { return newText2(typ, data, nil) }
+func newText(typ byte, data []byte) *Message { return newTextParts(typ, data, nil) }
 
-// newText2 is newText for data in two parts: one allocation for the whole
+// newTextParts is newText for data in two parts: one allocation for the whole
 // WebSocket frame, whose tail is the packet for polling.
-func newText2(typ byte, head, body []byte) *Message {
+func newTextParts(typ byte, head, body []byte) *Message {
 	n := 1 + len(head) + len(body)
 	hdr := ws.HeaderSize(ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(n)})
 	frame := make([]byte, hdr+n)
