@@ -11,7 +11,11 @@ import (
 // further calls (tryWrite loops).
 const iovBatch = 64
 
-// writev writes bufs to the non-blocking fd with one system call.
+// writev writes bufs to the non-blocking socket fd with one system call:
+// send (sendto) for one buffer, sendmsg for several. On a socket they do
+// what write and writev do, without the file layer's bookkeeping around
+// them (about 5% of the call on loopback TCP); MSG_NOSIGNAL turns a write
+// to a reset connection into EPIPE without the signal.
 //
 // It is a raw system call: the socket is non-blocking, so the call never
 // waits, and skipping the scheduler's entersyscall/exitsyscall keeps the
@@ -35,15 +39,26 @@ func writev(fd uintptr, bufs [][]byte) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
+	notSocket := false
+	var msg unix.Msghdr
+	msg.Iov = &iov[0]
+	msg.SetIovlen(n)
 	for {
 		var r uintptr
 		var errno unix.Errno
-		if n == 1 {
-			r, _, errno = unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(iov[0].Base)), uintptr(iov[0].Len))
-		} else {
+		switch {
+		case notSocket:
 			r, _, errno = unix.RawSyscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(n))
+		case n == 1:
+			r, _, errno = unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(iov[0].Base)), uintptr(iov[0].Len), unix.MSG_NOSIGNAL, 0, 0)
+		default:
+			r, _, errno = unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&msg)), unix.MSG_NOSIGNAL)
 		}
 		if errno == unix.EINTR {
+			continue
+		}
+		if errno == unix.ENOTSOCK && !notSocket {
+			notSocket = true // a descriptor that is not a socket: plain writev
 			continue
 		}
 		if errno != 0 {
