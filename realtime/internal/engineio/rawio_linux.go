@@ -68,15 +68,21 @@ func writev(fd uintptr, bufs [][]byte) (int, error) {
 	}
 }
 
-// read reads from the non-blocking fd; EAGAIN means nothing is there yet.
-// Like writev, it is a raw system call: it never waits.
+// read reads from the non-blocking socket fd (recvfrom, for the reason
+// writev uses send); EAGAIN means nothing is there yet. Like writev, it is
+// a raw system call: it never waits.
 func read(fd uintptr, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	nr := uintptr(unix.SYS_RECVFROM)
 	for {
-		r, _, errno := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		r, _, errno := unix.RawSyscall6(nr, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0, 0, 0)
 		if errno == unix.EINTR {
+			continue
+		}
+		if errno == unix.ENOTSOCK && nr != unix.SYS_READ {
+			nr = unix.SYS_READ // not a socket: plain read
 			continue
 		}
 		if errno != 0 {
