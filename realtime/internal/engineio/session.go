@@ -403,14 +403,14 @@ func (s *Session) closeNow(reason Reason, err error) {
 		time.AfterFunc(closedLinger, func() { s.srv.remove(s) })
 	}
 	if probe != nil {
-		_ = probe.conn.Close()
+		probe.close()
 	}
 	if c != nil {
 		if sayClose {
 			_, _ = c.tryWrite([][]byte{closeFrameNormal})
 		}
 		// The reader returns with an error and finalizes.
-		_ = c.conn.Close()
+		c.close()
 		if wasParked {
 			go s.finalize()
 		}

@@ -21,7 +21,7 @@ func (s *Session) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		// here may treat it as fatal rather than as this probe failing).
 		if c, _, err := upgrade(w, r); err == nil {
 			c.write(closeFrameNormal)
-			_ = c.conn.Close()
+			c.close()
 		}
 		return
 	}
@@ -38,7 +38,7 @@ func (s *Session) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		stillProbing := s.probe == c
 		s.mu.Unlock()
 		if stillProbing {
-			_ = c.conn.Close()
+			c.close()
 		}
 	})
 	go s.probeLoop(c, fr, timer)
@@ -86,7 +86,7 @@ func (s *Session) probeLoop(c *wsConn, fr *frameReader, timer *time.Timer) {
 		}
 		s.mu.Unlock()
 		fr.release()
-		_ = c.conn.Close()
+		c.close()
 		return
 	}
 	s.readLoop(fr)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -27,26 +28,59 @@ type wsConn struct {
 	raw   syscall.RawConn // nil when conn is not a plain socket (TLS, pipes)
 	stats *counters       // the server's; nil for a connection no session has
 
-	// The non-blocking write in progress; there is one writer at a time.
-	// writeFn is built once so that a write allocates nothing.
-	wbufs   [][]byte
-	wn      int
-	werr    error
-	writeFn func(fd uintptr) bool
+	// fd is the socket's descriptor, for the non-blocking writes made
+	// straight to it (tryWrite), without net's poller and its per-call
+	// locking. use counts those writes in flight, plus useClosing once
+	// close was asked for; the descriptor is closed when both say so,
+	// so that no write can reach a descriptor number the kernel has
+	// meanwhile given to another connection. Every close of conn goes
+	// through close.
+	fd  uintptr
+	use atomic.Int32
 }
+
+// useClosing is the bit of wsConn.use that says close was asked for.
+const useClosing = 1 << 30
 
 func newWSConn(conn net.Conn) *wsConn {
 	c := &wsConn{conn: conn}
 	if sc, ok := conn.(syscall.Conn); ok && rawIO {
 		if raw, err := sc.SyscallConn(); err == nil {
-			c.raw = raw
-			c.writeFn = func(fd uintptr) bool {
-				c.wn, c.werr = writev(fd, c.wbufs)
-				return true // never wait here
+			if raw.Control(func(fd uintptr) { c.fd = fd }) == nil {
+				c.raw = raw
 			}
 		}
 	}
 	return c
+}
+
+// close closes the connection: at once if no write to fd is in flight,
+// else as the last one ends. Calls after the first do nothing.
+func (c *wsConn) close() {
+	if c.use.Or(useClosing) == 0 {
+		_ = c.conn.Close()
+	}
+}
+
+// acquire counts a write to fd in flight; false once close was asked for.
+func (c *wsConn) acquire() bool {
+	for {
+		v := c.use.Load()
+		if v&useClosing != 0 {
+			return false
+		}
+		if c.use.CompareAndSwap(v, v+1) {
+			return true
+		}
+	}
+}
+
+// release ends a write that acquire counted, closing the connection if
+// close was asked for meanwhile and this was the last one.
+func (c *wsConn) release() {
+	if c.use.Add(-1) == useClosing {
+		_ = c.conn.Close()
+	}
 }
 
 func isWebSocketRequest(r *http.Request) bool {
@@ -90,7 +124,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, s *Sess
 	if !srv.add(s) {
 		s.releaseAddr()
 		_ = c.writeBlocking([][]byte{closeFrameGoingAway}, time.Second)
-		_ = c.conn.Close()
+		c.close()
 		return
 	}
 	// Non-blocking first: the socket takes a small frame at once, and
@@ -100,7 +134,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, s *Sess
 		err = c.writeBlocking(rest, 10*time.Second)
 	}
 	if err != nil {
-		_ = c.conn.Close()
+		c.close()
 		s.closeNow(ReasonTransportError, err)
 		s.finalize()
 		return
@@ -451,13 +485,11 @@ func (c *wsConn) tryWrite(frames [][]byte) ([][]byte, error) {
 		return frames, errWouldBlock
 	}
 	for len(frames) > 0 {
-		c.wbufs = frames
-		err := c.raw.Write(c.writeFn)
-		n := c.wn
-		c.wbufs = nil
-		if err == nil {
-			err = c.werr
+		if !c.acquire() {
+			return nil, net.ErrClosed
 		}
+		n, err := writev(c.fd, frames)
+		c.release()
 		if err == syscall.EAGAIN {
 			return frames, errWouldBlock
 		}
