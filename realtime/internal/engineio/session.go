@@ -67,14 +67,30 @@ var ErrSlowClient = errors.New("engineio: write queue over its byte cap")
 
 // Session is one Engine.IO connection, whatever its transport.
 type Session struct {
-	srv *Server
-	id  string
-
+	// The first cache line holds what every send and every write touch
+	// (a broadcast touches a thousand sessions, then writes them): the
+	// lock, the write queue and the socket.
 	mu        sync.Mutex
-	handler   Handler
 	state     sessionState
 	transport transportKind
 	eio       uint8
+	// writing is true while one goroutine owns the socket.
+	writing bool
+	// blocked is true while a drain goroutine waits for the socket to
+	// take what it could not at once: the client is behind.
+	blocked bool
+	// queued counts the bytes of messages queued or being written.
+	queued int
+	queue  []entry
+	ws     *wsConn // WebSocket
+	srv    *Server
+
+	spare []entry // the queue's other slice, while a writer has one
+	// flusher is the writer that deferred sends hand the session to.
+	flusher *flusher
+	id      string
+	handler Handler
+
 	reason    Reason
 	closeErr  error
 	finalized bool
@@ -83,21 +99,8 @@ type Session struct {
 	addr    string
 	counted bool
 
-	// The write queue. queued counts the bytes of messages queued or being
-	// written; writing is true while one goroutine owns the socket.
-	queue   []entry
-	spare   []entry
-	queued  int
-	writing bool
-	// blocked is true while a drain goroutine waits for the socket to
-	// take what it could not at once: the client is behind.
-	blocked bool
-	// flusher is the writer that deferred sends hand the session to.
-	flusher *flusher
-
 	// WebSocket. fr is the reader's state, kept while the session is
 	// parked (park.go): parked means no goroutine reads the socket.
-	ws     *wsConn
 	fr     *frameReader
 	parked bool
 	slot   parkSlot

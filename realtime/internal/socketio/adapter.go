@@ -124,8 +124,11 @@ func (a *MemoryAdapter) RoomStats() (rooms, members int) {
 type MemoryAdapter struct {
 	nsp *Namespace
 
-	mu    sync.RWMutex
-	rooms map[string]map[*Socket]struct{}
+	mu sync.RWMutex
+	// A room's members map to their Engine.IO sessions, so that a
+	// broadcast reaches each receiver's session without reading its
+	// Socket and client (two cache misses a receiver).
+	rooms map[string]map[*Socket]*engineio.Session
 	// A socket's own room (its id) has one member for good: it is kept
 	// here rather than as a map of one in rooms, and each socket's rooms
 	// are a short list: an idle connection costs two map entries.
@@ -135,7 +138,7 @@ type MemoryAdapter struct {
 
 // NewMemoryAdapter returns the in-memory adapter for n.
 func NewMemoryAdapter(n *Namespace) Adapter {
-	return &MemoryAdapter{nsp: n, rooms: map[string]map[*Socket]struct{}{}, own: map[string]*Socket{}, of: map[*Socket][]string{}}
+	return &MemoryAdapter{nsp: n, rooms: map[string]map[*Socket]*engineio.Session{}, own: map[string]*Socket{}, of: map[*Socket][]string{}}
 }
 
 func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
@@ -153,10 +156,10 @@ func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
 		}
 		members := a.rooms[r]
 		if members == nil {
-			members = map[*Socket]struct{}{}
+			members = map[*Socket]*engineio.Session{}
 			a.rooms[r] = members
 		}
-		members[s] = struct{}{}
+		members[s] = s.client.es
 	}
 	a.of[s] = mine
 }
@@ -201,13 +204,13 @@ func (a *MemoryAdapter) DelAll(s *Socket) {
 	delete(a.of, s)
 }
 
-// membersLocked calls fn for each local socket in room.
-func (a *MemoryAdapter) membersLocked(room string, fn func(*Socket)) {
+// membersLocked calls fn for each local socket in room, with its session.
+func (a *MemoryAdapter) membersLocked(room string, fn func(*Socket, *engineio.Session)) {
 	if s := a.own[room]; s != nil {
-		fn(s)
+		fn(s, s.client.es)
 	}
-	for s := range a.rooms[room] {
-		fn(s)
+	for s, es := range a.rooms[room] {
+		fn(s, es)
 	}
 }
 
@@ -231,29 +234,29 @@ func (a *MemoryAdapter) HasRoom(room string) bool {
 
 func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []*Socket {
 	var out []*Socket
-	a.each(opts, func(s *Socket, _ int) { out = append(out, s) })
+	a.each(opts, func(t target, _ int) { out = append(out, t.s) })
 	return out
 }
 
 func (a *MemoryAdapter) AddSockets(opts BroadcastOptions, rooms []string) {
-	a.each(opts, func(s *Socket, _ int) { s.Join(rooms...) })
+	a.each(opts, func(t target, _ int) { t.s.Join(rooms...) })
 }
 
 func (a *MemoryAdapter) DelSockets(opts BroadcastOptions, rooms []string) {
-	a.each(opts, func(s *Socket, _ int) {
+	a.each(opts, func(t target, _ int) {
 		for _, r := range rooms {
-			s.Leave(r)
+			t.s.Leave(r)
 		}
 	})
 }
 
 func (a *MemoryAdapter) DisconnectSockets(opts BroadcastOptions, close bool) {
-	a.each(opts, func(s *Socket, _ int) { s.Disconnect(close) })
+	a.each(opts, func(t target, _ int) { t.s.Disconnect(close) })
 }
 
 func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) ([]SocketInfo, error) {
 	var out []SocketInfo
-	a.each(opts, func(s *Socket, _ int) { out = append(out, s.Info()) })
+	a.each(opts, func(t target, _ int) { out = append(out, t.s.Info()) })
 	return out, nil
 }
 
@@ -281,53 +284,59 @@ func (a *MemoryAdapter) Close() {}
 
 // targetsPool holds the receiver lists of broadcasts, so that a broadcast
 // does not allocate one per call.
-var targetsPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 256); return &s }}
+var targetsPool = sync.Pool{New: func() any { s := make([]target, 0, 256); return &s }}
+
+// A target is a socket a broadcast goes to, with its Engine.IO session.
+type target struct {
+	s  *Socket
+	es *engineio.Session
+}
 
 // each calls fn for every socket opts selects, after releasing the lock
 // (a receiver's write may take time; joins and leaves must not wait for
 // it); n is how many there are (a broadcast to more than one defers its
 // writes to the flushers).
-func (a *MemoryAdapter) each(opts BroadcastOptions, fn func(s *Socket, n int)) {
-	tp := targetsPool.Get().(*[]*Socket)
+func (a *MemoryAdapter) each(opts BroadcastOptions, fn func(t target, n int)) {
+	tp := targetsPool.Get().(*[]target)
 	targets := (*tp)[:0]
 	a.mu.RLock()
 	var except map[*Socket]struct{}
 	if len(opts.Except) > 0 {
 		except = map[*Socket]struct{}{}
 		for _, r := range opts.Except {
-			a.membersLocked(r, func(s *Socket) { except[s] = struct{}{} })
+			a.membersLocked(r, func(s *Socket, _ *engineio.Session) { except[s] = struct{}{} })
 		}
 	}
 	switch len(opts.Rooms) {
 	case 0:
 		for s := range a.of {
 			if _, no := except[s]; !no {
-				targets = append(targets, s)
+				targets = append(targets, target{s, s.client.es})
 			}
 		}
 	case 1:
-		a.membersLocked(opts.Rooms[0], func(s *Socket) {
+		a.membersLocked(opts.Rooms[0], func(s *Socket, es *engineio.Session) {
 			if _, no := except[s]; !no {
-				targets = append(targets, s)
+				targets = append(targets, target{s, es})
 			}
 		})
 	default:
 		seen := map[*Socket]struct{}{}
 		for _, r := range opts.Rooms {
-			a.membersLocked(r, func(s *Socket) {
+			a.membersLocked(r, func(s *Socket, es *engineio.Session) {
 				if _, no := except[s]; no {
 					return
 				}
 				if _, dup := seen[s]; !dup {
 					seen[s] = struct{}{}
-					targets = append(targets, s)
+					targets = append(targets, target{s, es})
 				}
 			})
 		}
 	}
 	a.mu.RUnlock()
-	for _, s := range targets {
-		fn(s, len(targets))
+	for _, t := range targets {
+		fn(t, len(targets))
 	}
 	clear(targets)
 	*tp = targets[:0]
@@ -346,10 +355,10 @@ func (a *MemoryAdapter) Broadcast(p *Outgoing, opts BroadcastOptions) {
 		f.Latest = a.nsp.name + "\x00" + f.Latest
 	}
 	m := a.nsp.srv.eventMon()
-	a.each(opts, func(s *Socket, n int) {
+	a.each(opts, func(t target, n int) {
 		f.Deferred = n > 1
-		if s.client.sendWith(f, msgs) && m != nil {
-			m.EventSent(s, p.Data)
+		if t.es.SendWith(f, msgs...) && m != nil {
+			m.EventSent(t.s, p.Data)
 		}
 	})
 }
@@ -361,14 +370,14 @@ func (a *MemoryAdapter) BroadcastWithAck(p *Outgoing, opts BroadcastOptions, sen
 		return
 	}
 	n := 0
-	a.each(opts, func(s *Socket, total int) {
-		if !s.registerAck(p.ID, 0, ack) {
+	a.each(opts, func(t target, total int) {
+		if !t.s.registerAck(p.ID, 0, ack) {
 			return
 		}
-		if s.client.sendWith(engineio.SendFlags{Volatile: opts.Flags.Volatile, Deferred: total > 1}, msgs) {
+		if t.es.SendWith(engineio.SendFlags{Volatile: opts.Flags.Volatile, Deferred: total > 1}, msgs...) {
 			n++
 		} else {
-			s.takeAck(p.ID)
+			t.s.takeAck(p.ID)
 		}
 	})
 	sent(n)

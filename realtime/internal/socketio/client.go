@@ -327,11 +327,6 @@ func (c *client) sendConnectError(nsp string, ce *ConnectError) {
 // send queues a packet's messages on the connection, written at once.
 func (c *client) send(msgs []*engineio.Message) bool { return c.es.Send(msgs...) }
 
-// sendWith queues a packet's messages with flags (a broadcast's).
-func (c *client) sendWith(f engineio.SendFlags, msgs []*engineio.Message) bool {
-	return c.es.SendWith(f, msgs...)
-}
-
 // fail closes the connection for a protocol violation.
 func (c *client) fail(error) {
 	c.closeSockets("parse error")
