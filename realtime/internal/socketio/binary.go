@@ -15,12 +15,13 @@ import (
 var ErrMissingAttachment = errors.New("socketio: placeholder without an attachment")
 
 // DecodeArgs decodes a JSON array payload into Go values (objects as
-// map[string]any, numbers as float64, as encoding/json does) and puts the
+// map[string]any, numbers as float64, as encoding/json does; decodeArray)
+// and puts the
 // attachments in place of their placeholders, as []byte.
 func DecodeArgs(data []byte, attachments [][]byte) ([]any, error) {
 	var args []any
 	if len(data) > 0 {
-		if err := json.Unmarshal(data, &args); err != nil {
+		if err := decodeArray(data, &args); err != nil {
 			return nil, ErrInvalidPayload
 		}
 	}
