@@ -152,7 +152,7 @@ run_one() {
 		return 0
 	fi
 	sleep 0.5
-	local rss0 rss1="null" thr1="null" c0 c1 k0 k1 t0 t1 rc=0
+	local rss0 rss1="null" thr1="null" c0 c1 k0 k1 l0="" l1 t0 t1 rc=0
 	rss0=$(rss_kib "$SPID")
 	c0=$(cpu_ticks "$SPID")
 	k0=$(core_ticks "$SERVER_CPU")
@@ -170,6 +170,7 @@ run_one() {
 	done
 	if grep -q "$marker" "$err" 2>/dev/null; then
 		cm=$(cpu_ticks "$SPID")
+		l0=$(core_ticks "$LOAD_CPU")
 		if [[ $scenario == idle ]]; then
 			# Sample the server while every connection is open and idle,
 			# a few seconds into the hold.
@@ -183,6 +184,7 @@ run_one() {
 	t1=$(date +%s%N)
 	c1=$(cpu_ticks "$SPID" 2>/dev/null || echo "$c0")
 	k1=$(core_ticks "$SERVER_CPU")
+	l1=$(core_ticks "$LOAD_CPU")
 	local rssEnd
 	rssEnd=$(rss_kib "$SPID" 2>/dev/null || echo null)
 	stop_server
@@ -193,13 +195,14 @@ run_one() {
 	errline=$(tail -n 1 "$err" | tr -d '"\\' | tr -cd '[:print:]' | cut -c1-200 || true)
 	# shellcheck disable=SC2086
 	set -- $k0 $k1
-	printf '{"scenario":"%s","server":"%s","rep":%d,"rc":%d,"wall_s":%s,"rss_before_kib":%s,"rss_hold_kib":%s,"rss_end_kib":%s,"threads_hold":%s,"server_cpu_s":%s,"server_cpu_measured_s":%s,"core_busy_pct":%s,"stderr":"%s","result":%s}\n' \
+	printf '{"scenario":"%s","server":"%s","rep":%d,"rc":%d,"wall_s":%s,"rss_before_kib":%s,"rss_hold_kib":%s,"rss_end_kib":%s,"threads_hold":%s,"server_cpu_s":%s,"server_cpu_measured_s":%s,"core_busy_pct":%s,"load_core_busy_pct":%s,"stderr":"%s","result":%s}\n' \
 		"$scenario" "$kind" "$rep" "$rc" \
 		"$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')" \
 		"$rss0" "$rss1" "$rssEnd" "$thr1" \
 		"$(awk -v a="$c0" -v b="$c1" -v t="$TCK" 'BEGIN{printf "%.2f", (b-a)/t}')" \
 		"$(if [[ -n "$cm" ]]; then awk -v a="$cm" -v b="$c1" -v t="$TCK" 'BEGIN{printf "%.2f", (b-a)/t}'; else echo null; fi)" \
 		"$(awk -v b0="$1" -v a0="$2" -v b1="$3" -v a1="$4" 'BEGIN{d=a1-a0; printf "%.1f", (d>0 ? 100*(b1-b0)/d : 0)}')" \
+		"$(if [[ -n "$l0" ]]; then echo "$l0 $l1" | awk '{d=$4-$2; printf "%.1f", (d>0 ? 100*($3-$1)/d : 0)}'; else echo null; fi)" \
 		"$errline" "$result" >>"$RECORDS"
 	local summary
 	summary=$(node -e '

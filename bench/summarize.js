@@ -108,8 +108,8 @@ for (const [scenario, label, better, fn] of metrics) {
 p();
 p('<details><summary>Every run</summary>');
 p();
-p('| scenario | server | rep | rc | key numbers | server CPU s (whole run / measured phase) | CPU ' + meta.server_cpu + ' busy % | errors |');
-p('| --- | --- | ---: | ---: | --- | ---: | ---: | --- |');
+p('| scenario | server | rep | rc | key numbers | server CPU s (whole run / measured phase) | CPU ' + meta.server_cpu + ' busy % | load generator\'s CPU ' + meta.load_cpu + ' busy %, measured phase | errors |');
+p('| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | --- |');
 for (const r of records) {
   const x = r.result;
   let key = r.error || (r.stderr ? 'stderr: ' + r.stderr : '');
@@ -133,7 +133,7 @@ for (const r of records) {
     }
   }
   const errs = x && x.error_count ? Object.entries(x.errors).map(([k, v]) => `${v}× ${k}`).join('; ') : '';
-  p(`| ${r.scenario} | ${r.server} | ${r.rep} | ${r.rc} | ${key} | ${r.server_cpu_s ?? ''} / ${r.server_cpu_measured_s ?? ''} | ${r.core_busy_pct ?? ''} | ${errs.replace(/\|/g, '/')} |`);
+  p(`| ${r.scenario} | ${r.server} | ${r.rep} | ${r.rc} | ${key} | ${r.server_cpu_s ?? ''} / ${r.server_cpu_measured_s ?? ''} | ${r.core_busy_pct ?? ''} | ${r.load_core_busy_pct ?? ''} | ${errs.replace(/\|/g, '/')} |`);
 }
 p();
 p('</details>');
