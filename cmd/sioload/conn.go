@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -6,15 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/socketio-go/chatserver/internal/wire"
 )
@@ -96,8 +95,8 @@ type Conn struct {
 	pingTimeout  time.Duration
 	connected    bool // read goroutine only
 
-	ws  *websocket.Conn
-	wmu sync.Mutex
+	ws      *rawWS
+	deliver func([]byte) error // c.handle, made once
 
 	pollURL  string
 	ctx      context.Context // cancelled by close, for polling requests
@@ -131,6 +130,7 @@ type Conn struct {
 // the Engine.IO handshake), all within ctx.
 func dialConn(ctx context.Context, cc *connConfig, idx int, h Handler) (*Conn, error) {
 	c := &Conn{cc: cc, idx: idx, h: h, done: make(chan struct{}), waitCh: make(chan callResult, 1)}
+	c.deliver = c.handle
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	var err error
 	if cc.polling {
@@ -191,17 +191,13 @@ func (c *Conn) Leave() { c.shutdown(nil, true, !c.cc.engine) }
 // request or the missing heartbeat, and keeps the socket for connection
 // state recovery as for any dropped client.
 func (c *Conn) Vanish() {
-	if c.ws != nil {
-		if tc, ok := c.ws.UnderlyingConn().(*net.TCPConn); ok {
-			_ = tc.SetLinger(0) // close sends RST
-		}
-	}
 	c.shutdown(nil, false, false)
 }
 
 func (c *Conn) fail(err error) { c.shutdown(err, false, false) }
 
 func (c *Conn) shutdown(err error, polite, leave bool) {
+	reset := !polite && err == nil // only Vanish ends with neither a goodbye nor an error
 	c.closeOnce.Do(func() {
 		if err != nil {
 			c.errMu.Lock()
@@ -223,11 +219,7 @@ func (c *Conn) shutdown(err error, polite, leave bool) {
 			if bye != nil {
 				_ = c.writeWS(bye)
 			}
-			if polite {
-				msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-				_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-			}
-			_ = c.ws.Close()
+			c.closeWS(polite, reset)
 		}
 		if c.cc.polling && polite && c.pollURL != "" {
 			ctx, cancel := context.WithTimeout(context.Background(), min(c.cc.timeout, 2*time.Second))
@@ -251,48 +243,38 @@ func (c *Conn) readDeadline() time.Duration {
 // ---- WebSocket ----
 
 func (c *Conn) openWS(ctx context.Context) error {
-	ws, resp, err := c.cc.tr.ws.DialContext(ctx, c.cc.wsURL, nil)
+	w, err := dialWS(ctx, c.cc)
 	if err != nil {
-		if resp != nil {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-			_ = resp.Body.Close()
-			return fmt.Errorf("websocket handshake: HTTP %d %s", resp.StatusCode, bytes.TrimSpace(b))
-		}
 		return err
 	}
-	c.ws = ws
-	ws.SetReadLimit(int64(c.cc.maxRead))
-	if dl, ok := ctx.Deadline(); ok {
-		_ = ws.SetReadDeadline(dl)
+	c.ws = w
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(c.cc.timeout)
 	}
-	pkt, err := c.readWS()
+	pkt, err := c.readWS(ctx, deadline)
 	if err != nil {
 		return fmt.Errorf("reading open packet: %w", err)
 	}
 	if err := c.opened(pkt); err != nil {
 		return err
 	}
-	if c.cc.engine {
-		go c.readLoopWS()
-		return nil
-	}
-	if err := c.writeWS(c.cc.connectPk); err != nil {
-		return err
-	}
-	for !c.connected {
-		if err := ctx.Err(); err != nil {
+	if !c.cc.engine {
+		if err := c.writeWS(c.cc.connectPk); err != nil {
 			return err
 		}
-		pkt, err := c.readWS()
-		if err != nil {
-			return fmt.Errorf("joining %s: %w", c.cc.nsp, err)
-		}
-		if err := c.handle(pkt); err != nil {
-			return err
+		for !c.connected {
+			pkt, err := c.readWS(ctx, deadline)
+			if err != nil {
+				return fmt.Errorf("joining %s: %w", c.cc.nsp, err)
+			}
+			if err := c.handle(pkt); err != nil {
+				return err
+			}
 		}
 	}
-	go c.readLoopWS()
-	return nil
+	c.shrink()
+	return c.startReading()
 }
 
 func (c *Conn) opened(pkt []byte) error {
@@ -306,24 +288,6 @@ func (c *Conn) opened(pkt []byte) error {
 		c.pollURL = c.cc.base.String() + "?" + c.cc.pollQuery + "&sid=" + url.QueryEscape(hs.SID)
 	}
 	return nil
-}
-
-// readWS reads one text message into c.rbuf.
-func (c *Conn) readWS() ([]byte, error) {
-	for {
-		mt, r, err := c.ws.NextReader()
-		if err != nil {
-			return nil, err
-		}
-		if mt != websocket.TextMessage {
-			if _, err := io.Copy(io.Discard, r); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		c.rbuf, err = readInto(c.rbuf[:0], r, c.cc.maxRead)
-		return c.rbuf, err
-	}
 }
 
 // readInto appends all of r to buf, growing it as needed up to max bytes.
@@ -356,30 +320,6 @@ func (c *Conn) shrink() {
 		c.rbuf = nil
 	}
 }
-
-func (c *Conn) readLoopWS() {
-	for {
-		_ = c.ws.SetReadDeadline(time.Now().Add(c.readDeadline()))
-		pkt, err := c.readWS()
-		if err == nil {
-			err = c.handle(pkt)
-			c.shrink()
-		}
-		if err != nil {
-			c.fail(err)
-			return
-		}
-	}
-}
-
-func (c *Conn) writeWS(pkt []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_ = c.ws.SetWriteDeadline(time.Now().Add(c.cc.timeout))
-	return c.ws.WriteMessage(websocket.TextMessage, pkt)
-}
-
-// ---- HTTP long-polling ----
 
 func (c *Conn) openPolling(ctx context.Context) error {
 	first := true

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -10,11 +12,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/gobwas/ws"
 )
 
 // parseTarget checks the -url and -path flags and returns the Engine.IO
@@ -123,7 +124,7 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 // transports holds what all connections of one run share.
 type transports struct {
 	http *http.Client
-	ws   *websocket.Dialer
+	ws   ws.Dialer
 }
 
 func newTransports(d *dialer, conns int, timeout time.Duration) transports {
@@ -147,13 +148,11 @@ func newTransports(d *dialer, conns int, timeout time.Duration) transports {
 				return http.ErrUseLastResponse
 			},
 		},
-		ws: &websocket.Dialer{
-			NetDialContext:   d.DialContext,
-			Proxy:            nil,
-			HandshakeTimeout: timeout,
-			ReadBufferSize:   1024,
-			WriteBufferSize:  1024,
-			WriteBufferPool:  &sync.Pool{},
+		ws: ws.Dialer{
+			NetDial:         d.DialContext,
+			Timeout:         timeout,
+			ReadBufferSize:  1024,
+			WriteBufferSize: 1024,
 		},
 	}
 }
