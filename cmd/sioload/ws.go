@@ -179,8 +179,9 @@ func (w *rawWS) writeFrame(op byte, p []byte, timeout time.Duration) error {
 	w.seed ^= w.seed << 13
 	w.seed ^= w.seed >> 17
 	w.seed ^= w.seed << 5
-	key := binary.LittleEndian.AppendUint32(nil, w.seed)
-	b = append(b, key...)
+	var key [4]byte
+	binary.LittleEndian.PutUint32(key[:], w.seed)
+	b = append(b, key[:]...)
 	h := len(b)
 	b = append(b, p...)
 	for i := h; i < len(b); i++ {
@@ -442,6 +443,16 @@ func (c *Conn) startReading() error {
 	}
 	l := loops[(loopNext.Add(1)-1)%uint32(len(loops))]
 	w := c.ws
+	// Frames that came with the last setup read go first, before the loop
+	// can see the socket (and w.pend).
+	if len(w.pend) > 0 {
+		k, err := w.feed(w.pend, c.cc, c.deliver)
+		w.pend = w.pend[:copy(w.pend, w.pend[k:])]
+		if err != nil {
+			return err
+		}
+	}
+	w.last.Store(time.Now().UnixNano())
 	if !w.acquire() {
 		return errClosed
 	}
@@ -456,14 +467,6 @@ func (c *Conn) startReading() error {
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, w.fd, &ev); err != nil {
 		l.remove(w)
 		return fmt.Errorf("epoll_ctl: %w", err)
-	}
-	// Frames that arrived with the last setup read.
-	if len(w.pend) > 0 {
-		k, err := w.feed(w.pend, c.cc, c.deliver)
-		w.pend = w.pend[:copy(w.pend, w.pend[k:])]
-		if err != nil {
-			go c.fail(err)
-		}
 	}
 	return nil
 }
