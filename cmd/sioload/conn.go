@@ -93,7 +93,7 @@ type Conn struct {
 
 	pingInterval time.Duration
 	pingTimeout  time.Duration
-	connected    bool // read goroutine only
+	connected    bool // the reader's: the dialing goroutine, then a WebSocket loop or the poll goroutine
 
 	ws      *rawWS
 	deliver func([]byte) error // c.handle, made once
@@ -105,7 +105,7 @@ type Conn struct {
 	out      []byte // pending polling payload
 	flushing bool
 
-	rbuf []byte // read goroutine only
+	rbuf []byte // the reader's: a polling response, or a WebSocket message during setup
 
 	ackSeq   atomic.Int64
 	callMu   sync.Mutex // one Call at a time
@@ -273,7 +273,7 @@ func (c *Conn) openWS(ctx context.Context) error {
 			}
 		}
 	}
-	c.shrink()
+	c.rbuf = nil // from here on the loop reads into a buffer of its own
 	return c.startReading()
 }
 
