@@ -82,7 +82,9 @@ type roomEvent struct {
 	User chat.User `json:"user"`
 }
 
-// Attach registers the handlers on nsp.
+// Attach registers the handlers on nsp. They are the namespace's, shared
+// by every socket (a socket's own would cost it memory); a socket's chat
+// session is its Data.
 func (h ChatEvents) Attach(nsp *realtime.Namespace) {
 	h.Chat.OnDeparture(func(u chat.User, rooms []string) { announce(nsp.To, "left", u, rooms) })
 	nsp.OnRecoveryExpired(func(id string, data any) {
@@ -92,37 +94,9 @@ func (h ChatEvents) Attach(nsp *realtime.Namespace) {
 		}
 	})
 	h.AttachReclaim(nsp)
-	nsp.OnConnection(func(s *realtime.Socket) { h.connect(nsp, s) })
-}
+	nsp.OnConnection(func(s *realtime.Socket) { h.session(s) })
 
-// session returns the chat session of s: a new one, or for a socket that
-// came back with connection state recovery the one it had, taken back from
-// suspension (and the rooms told the user is back). It returns nil when a
-// recovered socket's session ended meanwhile (someone registered the name):
-// the socket is then disconnected, and its client starts over.
-func (h ChatEvents) session(s *realtime.Socket) *chat.Session {
-	if s.Recovered() {
-		if sess, ok := s.Data().(*chat.Session); ok {
-			if u, rooms, ok := sess.Resume(); ok {
-				announce(s.To, "back", u, rooms)
-				return sess
-			}
-		}
-		s.Disconnect()
-		return nil
-	}
-	sess := h.Chat.NewSession(s.ID())
-	s.SetData(sess)
-	return sess
-}
-
-func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
-	sess := h.session(s)
-	if sess == nil {
-		return
-	}
-
-	s.On("register", h.acked(s, func(ctx context.Context, p payload) (any, error) {
+	nsp.On("register", h.acked(func(ctx context.Context, s *realtime.Socket, sess *chat.Session, p payload) (any, error) {
 		u, err := sess.Register(ctx, p.str("name"))
 		if errors.Is(err, chat.ErrNameTaken) && reclaimElsewhere(ctx, nsp, p.str("name")) {
 			// Held by a user away on another node: freed there.
@@ -134,7 +108,7 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 		return registerReply{OK: true, ID: u.ID, Name: u.Name}, nil
 	}))
 
-	s.On("join", h.acked(s, func(ctx context.Context, p payload) (any, error) {
+	nsp.On("join", h.acked(func(ctx context.Context, s *realtime.Socket, sess *chat.Session, p payload) (any, error) {
 		// The socket enters the room's broadcasts before the history is
 		// read (the domain orders it): see chat.Session.Join.
 		res, err := sess.Join(ctx, p.str("room"), s)
@@ -148,7 +122,7 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 		return joinReply{OK: true, JoinResult: res}, nil
 	}))
 
-	s.On("leave", h.acked(s, func(ctx context.Context, p payload) (any, error) {
+	nsp.On("leave", h.acked(func(ctx context.Context, s *realtime.Socket, sess *chat.Session, p payload) (any, error) {
 		u, err := sess.Leave(ctx, p.str("room"), s)
 		if err != nil {
 			return nil, err
@@ -158,7 +132,7 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 		return okReply{OK: true}, nil
 	}))
 
-	s.On("message", h.acked(s, func(ctx context.Context, p payload) (any, error) {
+	nsp.On("message", h.acked(func(ctx context.Context, s *realtime.Socket, sess *chat.Session, p payload) (any, error) {
 		// The others get the message as soon as it is numbered; the
 		// sender's ack waits until it is stored.
 		m, err := sess.Publish(ctx, p.str("room"), p.str("text"), p.str("clientId"), func(m chat.Message) {
@@ -170,7 +144,7 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 		return messageReply{OK: true, Message: m}, nil
 	}))
 
-	s.On("player", h.acked(s, func(ctx context.Context, p payload) (any, error) {
+	nsp.On("player", h.acked(func(ctx context.Context, s *realtime.Socket, sess *chat.Session, p payload) (any, error) {
 		req := chat.PlayerRequest{Room: p.str("room"), Action: p.str("action"), URL: p.str("url")}
 		if v, ok := p["position"]; ok && v != nil {
 			// A position that is not a number is refused like a negative one.
@@ -188,7 +162,7 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 		return playerReply{OK: true, Player: pl}, nil
 	}))
 
-	s.On("signal", h.acked(s, func(ctx context.Context, p payload) (any, error) {
+	nsp.On("signal", h.acked(func(ctx context.Context, s *realtime.Socket, sess *chat.Session, p payload) (any, error) {
 		data, ok := p["data"].(map[string]any)
 		if !ok {
 			return nil, chat.ErrBadRequest.WithMessage("signal needs data: an object")
@@ -209,7 +183,7 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 		return okReply{OK: true}, nil
 	}))
 
-	s.On("call", h.acked(s, func(ctx context.Context, p payload) (any, error) {
+	nsp.On("call", h.acked(func(ctx context.Context, s *realtime.Socket, sess *chat.Session, p payload) (any, error) {
 		active, ok := p["active"].(bool)
 		if !ok {
 			return nil, chat.ErrBadRequest.WithMessage("call needs active: true or false")
@@ -223,7 +197,11 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 		return okReply{OK: true}, nil
 	}))
 
-	s.On("mousemove", func(args []any, _ realtime.Ack) {
+	nsp.On("mousemove", func(s *realtime.Socket, args []any, _ realtime.Ack) {
+		sess := sessionOf(s)
+		if sess == nil {
+			return
+		}
 		p := firstPayload(args)
 		x, okx := p.num("x")
 		y, oky := p.num("y")
@@ -238,19 +216,23 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 		}
 	})
 
-	s.On("rtt", func(_ []any, ack realtime.Ack) {
+	nsp.On("rtt", func(_ *realtime.Socket, _ []any, ack realtime.Ack) {
 		if ack != nil {
 			ack(rttReply{OK: true, TS: time.Now().UnixMilli()})
 		}
 	})
 
-	s.OnUnknown(func(event string, _ []any, ack realtime.Ack) {
+	nsp.OnUnknown(func(_ *realtime.Socket, event string, _ []any, ack realtime.Ack) {
 		if ack != nil {
 			ack(errReply{Error: chat.ErrUnknownEvent.WithMessage("unknown event " + quote(event))})
 		}
 	})
 
-	s.OnDisconnect(func(reason string) {
+	nsp.OnDisconnect(func(s *realtime.Socket, reason string) {
+		sess := sessionOf(s)
+		if sess == nil {
+			return
+		}
 		if s.Kept() {
 			// The client may come back with this socket (connection state
 			// recovery): the user stays, away, until it does or the
@@ -264,6 +246,32 @@ func (h ChatEvents) connect(nsp *realtime.Namespace, s *realtime.Socket) {
 		u := h.end(sess, s.To)
 		h.Log.Debug("chat disconnect", "sid", s.ID(), "user", u.Name, "reason", reason)
 	})
+}
+
+// session gives s its chat session: a new one, or for a socket that came
+// back with connection state recovery the one it had, taken back from
+// suspension (and the rooms told the user is back). When a recovered
+// socket's session ended meanwhile (someone registered the name), the
+// socket is left without one and disconnected, and its client starts over.
+func (h ChatEvents) session(s *realtime.Socket) {
+	if s.Recovered() {
+		if sess, ok := s.Data().(*chat.Session); ok {
+			if u, rooms, ok := sess.Resume(); ok {
+				announce(s.To, "back", u, rooms)
+				return
+			}
+		}
+		s.SetData(nil)
+		s.Disconnect()
+		return
+	}
+	s.SetData(h.Chat.NewSession(s.ID()))
+}
+
+// sessionOf is the chat session of s, or nil if it has none (see session).
+func sessionOf(s *realtime.Socket) *chat.Session {
+	sess, _ := s.Data().(*chat.Session)
+	return sess
 }
 
 // end closes sess and tells its rooms the user left, through to (the
@@ -296,18 +304,22 @@ func (h ChatEvents) AnnounceGone(nsp *realtime.Namespace) func(room string, u ch
 // errNotAnObject answers an event whose first argument is not an object.
 var errNotAnObject = chat.ErrBadRequest.WithMessage("the event's first argument must be an object")
 
-// acked adapts a domain call to an event handler: it decodes the payload,
-// bounds the call in time and answers the ack with the reply, or with
-// {ok:false,error:{code,message}} when the call returns an error (see
-// clientError).
-func (h ChatEvents) acked(s *realtime.Socket, fn func(context.Context, payload) (any, error)) realtime.Handler {
-	return func(args []any, ack realtime.Ack) {
+// acked adapts a domain call to an event handler: it finds the socket's
+// session, decodes the payload, bounds the call in time and answers the
+// ack with the reply, or with {ok:false,error:{code,message}} when the call
+// returns an error (see clientError).
+func (h ChatEvents) acked(fn func(context.Context, *realtime.Socket, *chat.Session, payload) (any, error)) realtime.SocketHandler {
+	return func(s *realtime.Socket, args []any, ack realtime.Ack) {
+		sess := sessionOf(s)
+		if sess == nil {
+			return // disconnected when its session could not be recovered
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
 		defer cancel()
 		var reply any
 		var err error
 		if p, ok := payloadOf(args); ok {
-			reply, err = fn(ctx, p)
+			reply, err = fn(ctx, s, sess, p)
 		} else {
 			err = errNotAnObject
 		}

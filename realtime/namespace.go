@@ -49,6 +49,43 @@ func (n *Namespace) OnConnection(fn func(*Socket)) {
 	n.nsp.OnConnection(func(s *socketio.Socket) { fn(wrap(s, n.events)) })
 }
 
+// SocketHandler handles one client event for whichever socket of the
+// namespace sent it; args and ack are as for Handler.
+type SocketHandler func(s *Socket, args []any, ack Ack)
+
+// On registers the handler of a client event for every socket of the
+// namespace, present and future. Prefer it to Socket.On: a socket's own
+// handlers cost it memory (a closure or two each), these cost it nothing.
+// Keep per-socket state in Socket.SetData. A socket's own handler for the
+// same event (Socket.On) comes first.
+func (n *Namespace) On(event string, h SocketHandler) {
+	c := n.events.counter(event)
+	ev := n.events
+	n.nsp.On(event, func(s *socketio.Socket, args []any, ack socketio.AckFunc) {
+		c.received.Add(1)
+		h(wrap(s, ev), args, ackOf(ack))
+	})
+}
+
+// OnUnknown registers the handler, for every socket of the namespace, of
+// the events that have no handler (neither On nor the socket's own); a
+// socket's own (Socket.OnUnknown) comes first.
+func (n *Namespace) OnUnknown(h func(s *Socket, event string, args []any, ack Ack)) {
+	ev := n.events
+	n.nsp.OnAny(func(s *socketio.Socket, event string, args []any, ack socketio.AckFunc) {
+		ev.other.received.Add(1)
+		h(wrap(s, ev), event, args, ackOf(ack))
+	})
+}
+
+// OnDisconnect registers a function run once for each socket that has
+// left the namespace, with Socket.IO's reason (see Socket.OnDisconnect),
+// after the socket's own OnDisconnect functions.
+func (n *Namespace) OnDisconnect(fn func(s *Socket, reason string)) {
+	ev := n.events
+	n.nsp.OnDisconnect(func(s *socketio.Socket, reason string) { fn(wrap(s, ev), reason) })
+}
+
 // OnRecoveryExpired registers the handler run, with Options.Recovery, for
 // each socket that disconnected kept for recovery (Socket.Kept) and whose
 // client did not come back with it in time: data is what SetData stored.
@@ -104,17 +141,16 @@ func (b *Broadcast) Emit(event string, args ...any) {
 
 // logConnections logs every socket that joins n and leaves it.
 func (n *Namespace) logConnections(log *slog.Logger) {
+	attrs := func(s *socketio.Socket, extra ...slog.Attr) []slog.Attr {
+		return append([]slog.Attr{slog.String("sid", s.ID()), slog.String("namespace", n.Name()),
+			slog.String("transport", s.Transport()), slog.Int("protocol", s.Conn().Protocol())}, extra...)
+	}
+	ctx := context.Background()
 	n.nsp.OnConnection(func(s *socketio.Socket) {
-		start := time.Now()
-		attrs := func(extra ...slog.Attr) []slog.Attr {
-			return append([]slog.Attr{slog.String("sid", s.ID()), slog.String("namespace", n.Name()),
-				slog.String("transport", s.Transport()), slog.Int("protocol", s.Conn().Protocol())}, extra...)
-		}
-		ctx := context.Background()
-		log.LogAttrs(ctx, slog.LevelInfo, "socket connected", attrs(slog.Bool("recovered", s.Recovered()))...)
-		s.OnDisconnect(func(reason string) {
-			log.LogAttrs(ctx, slog.LevelInfo, "socket disconnected", attrs(slog.String("reason", reason),
-				slog.Duration("duration", time.Since(start).Round(time.Millisecond)))...)
-		})
+		log.LogAttrs(ctx, slog.LevelInfo, "socket connected", attrs(s, slog.Bool("recovered", s.Recovered()))...)
+	})
+	n.nsp.OnDisconnect(func(s *socketio.Socket, reason string) {
+		log.LogAttrs(ctx, slog.LevelInfo, "socket disconnected", attrs(s, slog.String("reason", reason),
+			slog.Duration("duration", time.Since(s.Joined()).Round(time.Millisecond)))...)
 	})
 }

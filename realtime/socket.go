@@ -20,7 +20,10 @@ type Socket struct {
 	ev *eventTable // its namespace's
 }
 
-func wrap(s *socketio.Socket, ev *eventTable) *Socket { return &Socket{s: s, ev: ev} }
+// wrap returns the Socket of s: made the first time, the same one after.
+func wrap(s *socketio.Socket, ev *eventTable) *Socket {
+	return s.Handle(func(s *socketio.Socket) any { return &Socket{s: s, ev: ev} }).(*Socket)
+}
 
 // ID is the socket's id, unique in the cluster; it is also a room holding
 // just this socket.
@@ -45,7 +48,8 @@ func (s *Socket) Auth() map[string]any { return s.s.Auth() }
 
 // Recovered reports whether the socket came back with its state after a
 // short disconnection (Options.Recovery): same id, rooms and data, and the
-// events it missed delivered. Its handlers must be registered again; its
+// events it missed delivered. Handlers of its own (Socket.On) must be
+// registered again, the namespace's (Namespace.On) apply as they are; its
 // rooms need not be joined again.
 func (s *Socket) Recovered() bool { return s.s.Recovered() }
 
@@ -67,8 +71,11 @@ func (s *Socket) SetData(v any) { s.s.SetData(v) }
 // Data returns what SetData stored, or nil.
 func (s *Socket) Data() any { return s.s.Data() }
 
-// On registers the handler for a client event. Register handlers inside
-// Namespace.OnConnection so none is missed.
+// On registers the handler for a client event, for this socket alone.
+// Register it inside Namespace.OnConnection so no event is missed. It
+// comes before a handler of the namespace (Namespace.On) for the same
+// event; those cost a socket nothing, where each of its own costs a
+// closure or two.
 func (s *Socket) On(event string, h Handler) {
 	c := s.ev.counter(event)
 	s.s.On(event, func(args []any, ack socketio.AckFunc) {
@@ -77,7 +84,8 @@ func (s *Socket) On(event string, h Handler) {
 	})
 }
 
-// OnUnknown registers the handler for events that have no On handler.
+// OnUnknown registers the handler for events that have no On handler,
+// neither the socket's nor the namespace's.
 func (s *Socket) OnUnknown(h func(event string, args []any, ack Ack)) {
 	s.s.OnAny(func(event string, args []any, ack socketio.AckFunc) {
 		s.ev.other.received.Add(1)

@@ -33,6 +33,12 @@ type Namespace struct {
 	onConnection []func(*Socket)
 	serverSide   map[string]EventHandler
 
+	// The handlers every socket of the namespace shares (On, OnAny,
+	// OnDisconnect): read on every event without a lock, replaced whole
+	// when one is added. A socket pays nothing for them, where handlers
+	// of its own (Socket.On) cost a closure and an entry each.
+	shared atomic.Pointer[sharedHandlers]
+
 	connects    atomic.Uint64 // sockets that joined, recovered ones included
 	ackTimeouts atomic.Uint64 // acknowledgements the server waited for in vain
 }
@@ -90,6 +96,52 @@ func (n *Namespace) OnConnection(fn func(*Socket)) {
 	n.mu.Lock()
 	n.onConnection = append(n.onConnection, fn)
 	n.mu.Unlock()
+}
+
+// SocketEventHandler handles an event for whichever socket of the
+// namespace it came from; ack is nil when the client asked for no
+// acknowledgement.
+type SocketEventHandler func(s *Socket, args []any, ack AckFunc)
+
+type sharedHandlers struct {
+	on         map[string]SocketEventHandler
+	any        func(s *Socket, event string, args []any, ack AckFunc)
+	disconnect []func(s *Socket, reason string)
+}
+
+// update replaces the shared handlers with a copy that fn changed.
+func (n *Namespace) update(fn func(h *sharedHandlers)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h := sharedHandlers{on: map[string]SocketEventHandler{}}
+	if old := n.shared.Load(); old != nil {
+		for k, v := range old.on {
+			h.on[k] = v
+		}
+		h.any = old.any
+		h.disconnect = append(h.disconnect, old.disconnect...)
+	}
+	fn(&h)
+	n.shared.Store(&h)
+}
+
+// On sets the handler of event for every socket of the namespace. A
+// handler a socket set for the same event itself (Socket.On) comes first.
+func (n *Namespace) On(event string, h SocketEventHandler) {
+	n.update(func(t *sharedHandlers) { t.on[event] = h })
+}
+
+// OnAny sets the handler of the events that have no handler, neither the
+// socket's own nor the namespace's; a socket's own OnAny comes first.
+func (n *Namespace) OnAny(h func(s *Socket, event string, args []any, ack AckFunc)) {
+	n.update(func(t *sharedHandlers) { t.any = h })
+}
+
+// OnDisconnect adds a function called once for each socket that has left
+// the namespace, with the reason, after the socket's own OnDisconnect
+// functions.
+func (n *Namespace) OnDisconnect(fn func(s *Socket, reason string)) {
+	n.update(func(t *sharedHandlers) { t.disconnect = append(t.disconnect, fn) })
 }
 
 // Len is the number of sockets connected to the namespace on this server.

@@ -406,3 +406,70 @@ func slicesContain(s []string, v string) bool {
 	}
 	return false
 }
+
+// Handlers set on the namespace serve every socket; a socket's own come
+// first, then the namespace's for the event, then the socket's OnAny, then
+// the namespace's. Disconnect handlers run the socket's own, then the
+// namespace's.
+func TestSharedHandlers(t *testing.T) {
+	t.Parallel()
+	gone := make(chan string, 8)
+	ts := startServer(t, Options{}, func(s *Server) {
+		n := s.Of("/")
+		n.On("hi", func(so *Socket, args []any, ack AckFunc) {
+			if ack != nil {
+				ack("shared", so.ID() != "")
+			}
+		})
+		n.On("mine", func(*Socket, []any, AckFunc) { t.Error("the socket's own handler must come first") })
+		n.OnAny(func(so *Socket, event string, _ []any, ack AckFunc) {
+			if ack != nil {
+				ack("shared any " + event)
+			}
+		})
+		n.OnDisconnect(func(so *Socket, reason string) { gone <- "shared " + reason })
+		n.OnConnection(func(so *Socket) {
+			so.On("mine", func(_ []any, ack AckFunc) { ack("own") })
+			so.OnDisconnect(func(reason string) { gone <- "own " + reason })
+			if so.Auth()["any"] == true {
+				so.OnAny(func(event string, _ []any, ack AckFunc) { ack("own any " + event) })
+			}
+		})
+	})
+	c := ts.dial(t, 4)
+	c.Connect("/", "")
+	c.Send(`421["hi"]`)
+	c.Expect(`431["shared",true]`)
+	c.Send(`422["mine"]`)
+	c.Expect(`432["own"]`)
+	c.Send(`423["other"]`)
+	c.Expect(`433["shared any other"]`)
+	c.Close()
+	for _, want := range []string{"own transport close", "shared transport close"} {
+		select {
+		case got := <-gone:
+			if got != want {
+				t.Fatalf("disconnect handlers: got %q, want %q", got, want)
+			}
+		case <-time.After(wait):
+			t.Fatalf("timeout waiting for %q", want)
+		}
+	}
+	c2 := ts.dial(t, 4)
+	c2.Connect("/", `{"any":true}`)
+	c2.Send(`424["other"]`)
+	c2.Expect(`434["own any other"]`)
+	c2.Send(`425["hi"]`)
+	c2.Expect(`435["shared",true]`)
+}
+
+// Handle makes the application's value once per socket.
+func TestSocketHandle(t *testing.T) {
+	t.Parallel()
+	made := 0
+	so := &Socket{}
+	mk := func(*Socket) any { made++; return &made }
+	if a, b := so.Handle(mk), so.Handle(mk); a != b || made != 1 {
+		t.Fatalf("Handle made %d values (%p, %p), want 1", made, a, b)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/socketio-go/chatserver/realtime/internal/engineio"
@@ -33,7 +34,12 @@ type Socket struct {
 	client    *client
 	auth      map[string]any
 	recovered bool
-	kept      bool // kept for recovery when it disconnected
+	kept      bool  // kept for recovery when it disconnected
+	joined    int64 // when it joined the namespace, Unix nanoseconds
+
+	// handle is the application layer's value for the socket, made once
+	// (Handle).
+	handle atomic.Value
 
 	mu           sync.Mutex
 	connected    bool
@@ -55,7 +61,7 @@ type pendingAck struct {
 }
 
 func newSocket(n *Namespace, c *client, auth map[string]any) *Socket {
-	s := &Socket{id: newID(), nsp: n, client: c, auth: auth, connected: true}
+	s := &Socket{id: newID(), nsp: n, client: c, auth: auth, connected: true, joined: time.Now().UnixNano()}
 	if n.rec != nil {
 		s.pid = newID()
 	}
@@ -75,6 +81,23 @@ func (s *Socket) Kept() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.kept
+}
+
+// Joined is when the socket joined the namespace (for a recovered socket,
+// when it came back).
+func (s *Socket) Joined() time.Time { return time.Unix(0, s.joined) }
+
+// Handle returns the application layer's value for the socket: the one mk
+// makes the first time it is asked, the same one after.
+func (s *Socket) Handle(mk func(*Socket) any) any {
+	if v := s.handle.Load(); v != nil {
+		return v
+	}
+	v := mk(s)
+	if s.handle.CompareAndSwap(nil, v) {
+		return v
+	}
+	return s.handle.Load()
 }
 
 // ID is the socket's id (also the name of the room only it is in).
@@ -333,11 +356,16 @@ func (s *Socket) onEvent(args []any, id int64) {
 	if m := s.nsp.srv.eventMon(); m != nil {
 		m.EventReceived(s, args)
 	}
+	shared := s.nsp.shared.Load()
 	switch {
 	case h != nil:
 		h(args[1:], ack)
+	case shared != nil && shared.on[event] != nil:
+		shared.on[event](s, args[1:], ack)
 	case anyH != nil:
 		anyH(event, args[1:], ack)
+	case shared != nil && shared.any != nil:
+		shared.any(s, event, args[1:], ack)
 	}
 }
 
@@ -383,6 +411,11 @@ func (s *Socket) onClose(reason string) {
 	s.client.remove(s)
 	for _, fn := range handlers {
 		fn(reason)
+	}
+	if shared := s.nsp.shared.Load(); shared != nil {
+		for _, fn := range shared.disconnect {
+			fn(s, reason)
+		}
 	}
 	if m != nil {
 		// In Node's order: the socket is gone, then its rooms are left.
