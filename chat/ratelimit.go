@@ -1,20 +1,37 @@
 package chat
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // bucket is a token bucket. It is hand-written rather than taken from
 // golang.org/x/time/rate because the caller already holds the session lock and
 // supplies the time, which keeps it allocation- and lock-free and lets tests
-// drive it with a fake clock instead of sleeping.
+// drive it with a fake clock instead of sleeping. Every session has several,
+// so a bucket is small: its rate and burst are shared (a limit), and its
+// clock is a count of nanoseconds.
 type bucket struct {
-	rate   float64 // tokens added per second
-	burst  float64 // capacity
+	lim    *limit
 	tokens float64
-	last   time.Time
+	last   int64 // nanoseconds after clockBase of the last update; never while noTime
 }
 
-func newBucket(rate, burst float64) bucket {
-	return bucket{rate: rate, burst: burst, tokens: burst}
+// limit is a bucket's rate and capacity.
+type limit struct {
+	rate  float64 // tokens added per second
+	burst float64 // capacity
+}
+
+// clockBase is what a bucket's clock counts from: with a monotonic
+// reading, so that the buckets of the real clock are not moved by a step
+// of the wall clock.
+var clockBase = time.Now()
+
+const noTime = math.MinInt64
+
+func newBucket(lim *limit) bucket {
+	return bucket{lim: lim, tokens: lim.burst, last: noTime}
 }
 
 // allow takes one token if there is one. Refused events are not queued: for
@@ -33,16 +50,17 @@ func (b *bucket) allowN(now time.Time, n float64) bool {
 
 // tokensAt adds what accrued until now and returns the tokens available.
 func (b *bucket) tokensAt(now time.Time) float64 {
-	if b.last.IsZero() {
-		b.last = now
-	} else if d := now.Sub(b.last); d > 0 {
+	t := int64(now.Sub(clockBase))
+	if b.last == noTime {
+		b.last = t
+	} else if d := t - b.last; d > 0 {
 		// A clock that goes backwards adds nothing instead of draining the
 		// bucket or crediting a huge interval later.
-		b.tokens += d.Seconds() * b.rate
-		if b.tokens > b.burst {
-			b.tokens = b.burst
+		b.tokens += time.Duration(d).Seconds() * b.lim.rate
+		if b.tokens > b.lim.burst {
+			b.tokens = b.lim.burst
 		}
-		b.last = now
+		b.last = t
 	}
 	return b.tokens
 }

@@ -46,15 +46,26 @@ func (s *Service) NewSession(id string) *Session {
 		svc:       s,
 		id:        id,
 		rooms:     make(map[string]struct{}),
-		messages:  newBucket(MessageRate, MessageBurst),
-		cursors:   newBucket(CursorRate, CursorBurst),
-		registers: newBucket(RegisterRate, RegisterBurst),
-		players:   newBucket(PlayerRate, PlayerBurst),
-		signals:   newBucket(SignalRate, SignalBurst),
-		sigBytes:  newBucket(SignalByteRate, SignalByteBurst),
-		calls:     newBucket(CallRate, CallBurst),
+		messages:  newBucket(&messageLimit),
+		cursors:   newBucket(&cursorLimit),
+		registers: newBucket(&registerLimit),
+		players:   newBucket(&playerLimit),
+		signals:   newBucket(&signalLimit),
+		sigBytes:  newBucket(&sigByteLimit),
+		calls:     newBucket(&callLimit),
 	}
 }
+
+// The limits of a session's buckets, shared by all sessions.
+var (
+	messageLimit  = limit{MessageRate, MessageBurst}
+	cursorLimit   = limit{CursorRate, CursorBurst}
+	registerLimit = limit{RegisterRate, RegisterBurst}
+	playerLimit   = limit{PlayerRate, PlayerBurst}
+	signalLimit   = limit{SignalRate, SignalBurst}
+	sigByteLimit  = limit{SignalByteRate, SignalByteBurst}
+	callLimit     = limit{CallRate, CallBurst}
+)
 
 // ID returns the connection ID the session was created with.
 func (ss *Session) ID() string { return ss.id }

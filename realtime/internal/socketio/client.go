@@ -21,10 +21,64 @@ type Handshake struct {
 	URL     string // the handshake's path and query
 	Time    time.Time
 	Secure  bool
-	// Headers are the handshake's headers, lower-cased, repeated ones
-	// joined with ", " (as Node shows them), less Cookie and
-	// Authorization, which are not kept nor shown to other servers.
-	Headers map[string]string
+	headers string // "name: value\n" for each header kept (see Headers)
+}
+
+// newHandshake keeps what a socket needs of the request r. Its headers
+// are kept as one string, not a map: every connection holds them, and few
+// ever ask (FetchSockets, the admin UI).
+func newHandshake(r *http.Request) *Handshake {
+	addr := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	size := len("host: \n") + len(r.Host)
+	for k, v := range r.Header {
+		size += len(k) + 3 + len(v) - 1
+		for _, e := range v {
+			size += len(e) + 2
+		}
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for k, v := range r.Header {
+		switch k {
+		case "Cookie", "Authorization", "Host":
+			continue
+		}
+		for i := 0; i < len(k); i++ {
+			c := k[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b.WriteByte(c)
+		}
+		b.WriteString(": ")
+		for i, e := range v {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(e)
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("host: ")
+	b.WriteString(r.Host)
+	b.WriteByte('\n')
+	return &Handshake{Address: addr, URL: r.URL.RequestURI(), Time: time.Now(), Secure: r.TLS != nil,
+		headers: strings.Clone(b.String())}
+}
+
+// Headers returns the handshake's headers, names lower-cased, repeated
+// ones joined with ", " (as Node shows them), less Cookie and
+// Authorization, which are not kept nor shown to other servers.
+func (h *Handshake) Headers() map[string]string {
+	m := make(map[string]string, strings.Count(h.headers, "\n"))
+	for line := range strings.Lines(h.headers) {
+		k, v, _ := strings.Cut(strings.TrimSuffix(line, "\n"), ": ")
+		m[k] = v
+	}
+	return m
 }
 
 // Query parses the handshake's query, Engine.IO parameters included. It
@@ -67,20 +121,7 @@ func newClient(s *Server, es *engineio.Session, r *http.Request) *client {
 	if es.Protocol() == 3 {
 		c.proto = 4
 	}
-	addr := r.RemoteAddr
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		addr = host
-	}
-	c.hs = &Handshake{Address: addr, URL: r.URL.RequestURI(), Time: time.Now(),
-		Secure: r.TLS != nil, Headers: make(map[string]string, len(r.Header)+1)}
-	for k, v := range r.Header {
-		switch k {
-		case "Cookie", "Authorization":
-			continue
-		}
-		c.hs.Headers[strings.ToLower(k)] = strings.Join(v, ", ")
-	}
-	c.hs.Headers["host"] = r.Host
+	c.hs = newHandshake(r)
 	s.pending.Add(1)
 	c.mu.Lock() // the timer may fire before AfterFunc returns
 	c.timer = time.AfterFunc(s.opts.ConnectTimeout, c.connectTimedOut)

@@ -183,7 +183,7 @@ func (s *Socket) Info() SocketInfo {
 		Handshake: map[string]any{
 			"address": hs.Address, "time": hs.Time.UTC().Format("Mon Jan 02 2006 15:04:05 GMT+0000 (Coordinated Universal Time)"),
 			"issued": hs.Time.UnixMilli(), "secure": hs.Secure, "xdomain": false,
-			"query": q, "auth": s.auth, "headers": hs.Headers, "url": hs.URL,
+			"query": q, "auth": s.auth, "headers": hs.Headers(), "url": hs.URL,
 		},
 		Rooms: s.Rooms(),
 		Data:  s.Data(),
