@@ -39,3 +39,7 @@ func read(fd uintptr, p []byte) (int, error) {
 		}
 	}
 }
+
+// shutdownRead shuts the socket fd down for reading: a reader waiting on
+// it wakes to an end of file, and frames already queued still go out.
+func shutdownRead(fd uintptr) error { return unix.Shutdown(int(fd), unix.SHUT_RD) }

@@ -12,3 +12,5 @@ const rawIO = false
 func writev(fd uintptr, bufs [][]byte) (int, error) { return 0, syscall.EAGAIN }
 
 func read(fd uintptr, p []byte) (int, error) { return 0, syscall.EAGAIN }
+
+func shutdownRead(fd uintptr) error { return nil }

@@ -3,6 +3,7 @@ package engineio
 import (
 	"errors"
 	"io"
+	"iter"
 	"net"
 	"net/http"
 	"os"
@@ -33,14 +34,20 @@ type wsConn struct {
 	// locking. use counts those writes in flight, plus useClosing once
 	// close was asked for; the descriptor is closed when both say so,
 	// so that no write can reach a descriptor number the kernel has
-	// meanwhile given to another connection. Every close of conn goes
-	// through close.
+	// meanwhile given to another connection. It also holds useReading
+	// while the reader is inside a RawConn.Read (frameReader.reads): that
+	// holds the socket's read lock, which conn.Close would wait for. Every
+	// close of conn goes through close.
 	fd  uintptr
 	use atomic.Int32
 }
 
-// useClosing is the bit of wsConn.use that says close was asked for.
-const useClosing = 1 << 30
+// useClosing is the bit of wsConn.use that says close was asked for;
+// useReading the bit that says the reader holds the read lock.
+const (
+	useClosing = 1 << 30
+	useReading = 1 << 29
+)
 
 func newWSConn(conn net.Conn) *wsConn {
 	c := &wsConn{conn: conn}
@@ -56,20 +63,33 @@ func newWSConn(conn net.Conn) *wsConn {
 
 // close closes the connection: at once if no write to fd is in flight,
 // else as the last one ends. Calls after the first do nothing.
+// If the reader holds the read lock, the socket is shut down for reading
+// instead: the reader wakes to an end of file, and its releaseRead
+// closes.
 func (c *wsConn) close() {
-	if c.use.Or(useClosing) == 0 {
+	v := c.use.Or(useClosing)
+	switch {
+	case v == 0:
 		_ = c.conn.Close()
+	case v&(useClosing|useReading) == useReading:
+		_ = c.raw.Control(func(fd uintptr) { _ = shutdownRead(fd) })
 	}
 }
 
 // acquire counts a write to fd in flight; false once close was asked for.
-func (c *wsConn) acquire() bool {
+func (c *wsConn) acquire() bool { return c.add(1) }
+
+// acquireRead marks the reader as inside RawConn.Read; false once close
+// was asked for.
+func (c *wsConn) acquireRead() bool { return c.add(useReading) }
+
+func (c *wsConn) add(n int32) bool {
 	for {
 		v := c.use.Load()
 		if v&useClosing != 0 {
 			return false
 		}
-		if c.use.CompareAndSwap(v, v+1) {
+		if c.use.CompareAndSwap(v, v+n) {
 			return true
 		}
 	}
@@ -77,8 +97,15 @@ func (c *wsConn) acquire() bool {
 
 // release ends a write that acquire counted, closing the connection if
 // close was asked for meanwhile and this was the last one.
-func (c *wsConn) release() {
-	if c.use.Add(-1) == useClosing {
+func (c *wsConn) release() { c.done(1) }
+
+// releaseRead ends what acquireRead marked, the reader out of
+// RawConn.Read, closing the connection if close was asked for meanwhile
+// and no write is in flight.
+func (c *wsConn) releaseRead() { c.done(useReading) }
+
+func (c *wsConn) done(n int32) {
+	if c.use.Add(-n) == useClosing {
 		_ = c.conn.Close()
 	}
 }
@@ -244,6 +271,12 @@ type frameReader struct {
 	rerr   error
 	readFn func(fd uintptr) bool
 
+	// next and stop drive reads, the reads of an active reader: see
+	// fillOnce. nil when none is running.
+	next       func() (int, error, bool)
+	stop       func()
+	emptyReads int // reads that found nothing (EAGAIN): about one per wait for a new client
+
 	// The session this reader reads for (nil while probing an upgrade),
 	// and the read deadline it set to park when idle (park.go).
 	sess     *Session
@@ -258,6 +291,7 @@ func newFrameReader(c *wsConn) *frameReader {
 		}
 		fr.rn, fr.rerr = read(fd, fr.buf)
 		if fr.rerr == syscall.EAGAIN {
+			fr.emptyReads++
 			// Nothing yet: give the buffer back while waiting.
 			putReadBuf(fr.buf)
 			fr.buf = nil
@@ -279,6 +313,7 @@ func (fr *frameReader) Read(p []byte) (int, error) {
 	if fr.r == fr.w {
 		fr.release()
 		if len(p) >= readBufSize {
+			fr.endReads()       // it holds the socket's read lock
 			return fr.c.read(p) // large: straight into p
 		}
 		if err := fr.fill(); err != nil {
@@ -321,20 +356,76 @@ func (fr *frameReader) fillOnce() error {
 		fr.r, fr.w = 0, n
 		return nil
 	}
-	err := fr.c.raw.Read(fr.readFn)
-	n := fr.rn
-	if err == nil {
-		err = fr.rerr
+	if fr.next == nil {
+		if !fr.c.acquireRead() {
+			fr.release()
+			return net.ErrClosed
+		}
+		fr.next, fr.stop = iter.Pull2(fr.reads)
 	}
-	if err == nil && n <= 0 {
+	n, err, ok := fr.next()
+	if !ok && err == nil {
 		err = io.EOF
 	}
 	if err != nil {
+		fr.endReads()
 		fr.release()
 		return err
 	}
 	fr.r, fr.w = 0, n
 	return nil
+}
+
+// reads yields what the socket has, each time fillOnce asks, from within
+// one RawConn.Read. That is the point of it: a read that returned less
+// than its buffer emptied the socket, so the next one would only find
+// nothing (EAGAIN), a system call for each message of a client that
+// waits for its answer. Inside RawConn.Read, reads waits for the socket
+// instead, and the poller's readiness is not reset in between, so data
+// that came meanwhile is not missed. It ends at the first error, or when
+// the reader stops it (endReads): the socket's read lock is held until
+// then.
+func (fr *frameReader) reads(yield func(int, error) bool) {
+	waitFirst := false // the last read emptied the socket
+	stopped := false
+	err := fr.c.raw.Read(func(fd uintptr) bool {
+		for {
+			if waitFirst {
+				waitFirst = false
+				return false
+			}
+			if !fr.readFn(fd) {
+				return false // EAGAIN: wait
+			}
+			if fr.rerr != nil || fr.rn <= 0 {
+				return true
+			}
+			waitFirst = fr.rn < len(fr.buf)
+			if !yield(fr.rn, nil) {
+				stopped = true
+				return true
+			}
+		}
+	})
+	if stopped {
+		return
+	}
+	if err == nil {
+		err = fr.rerr
+	}
+	if err == nil {
+		err = io.EOF
+	}
+	yield(0, err)
+}
+
+// endReads stops reads, if it is running, releasing the socket's read lock.
+func (fr *frameReader) endReads() {
+	if fr.stop != nil {
+		fr.stop()
+		fr.next, fr.stop = nil, nil
+		fr.c.releaseRead()
+	}
 }
 
 // read reads into p directly, waiting for the socket.
@@ -376,6 +467,16 @@ func (c *wsConn) readSocket(p []byte) (int, error) {
 // middle of another frame; final is set for the close frame, after which
 // the connection is closed.
 func (fr *frameReader) run(maxPayload int64, fn func(payload []byte, binary bool) bool, ctl func(frame []byte, final bool)) (Reason, error) {
+	reason, err := fr.frames(maxPayload, fn, ctl)
+	if reason != reasonParked {
+		// Parked, the reads ended with the wait, and the reader belongs
+		// to the parker now.
+		fr.endReads()
+	}
+	return reason, err
+}
+
+func (fr *frameReader) frames(maxPayload int64, fn func(payload []byte, binary bool) bool, ctl func(frame []byte, final bool)) (Reason, error) {
 	closeWith := func(code ws.StatusCode) {
 		ctl(ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(code, ""))), true)
 	}

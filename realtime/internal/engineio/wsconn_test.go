@@ -2,9 +2,14 @@ package engineio
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"os"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // tcpPair returns the two ends of a loopback TCP connection.
@@ -106,5 +111,110 @@ func TestWSConnConcurrentWritesAndClose(t *testing.T) {
 	}
 	if _, err := server.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("write after close: %v, want net.ErrClosed", err)
+	}
+}
+
+// A client that sends one message at a time and waits for each to arrive
+// costs the reader one read per message: after a read that emptied the
+// socket, the reader waits for it instead of reading again only to find
+// nothing. And no message is missed for it.
+func TestReaderWaitsWithoutEmptyReads(t *testing.T) {
+	if !rawIO {
+		t.Skip("no raw socket reads on this platform")
+	}
+	server, client := tcpPair(t)
+	c := newWSConn(server)
+	if c.raw == nil {
+		t.Fatal("a TCP connection has no raw descriptor")
+	}
+	fr := newFrameReader(c)
+	got := make(chan string)
+	done := make(chan error, 1)
+	go func() {
+		_, err := fr.run(1<<20, func(p []byte, _ bool) bool { got <- string(p); return true }, func([]byte, bool) {})
+		done <- err
+	}()
+	const n = 50
+	for i := range n {
+		want := fmt.Sprint("message ", i)
+		if err := ws.WriteFrame(client, ws.MaskFrame(ws.NewTextFrame([]byte(want)))); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case g := <-got:
+			if g != want {
+				t.Fatalf("got %q, want %q", g, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%q never arrived", want)
+		}
+	}
+	client.Close()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader did not end when the client closed")
+	}
+	// The first read may come before the first message; after it, only
+	// a wakeup for data already read (the poller reports readiness per
+	// event, and an event can come while the reader is reading) leads to a
+	// read that finds nothing. A reader that read again after each
+	// message would have n of them.
+	t.Logf("%d reads found nothing over %d messages", fr.emptyReads, n)
+	if fr.emptyReads > n/5 {
+		t.Fatalf("%d reads found nothing over %d messages, want at most %d", fr.emptyReads, n, n/5)
+	}
+}
+
+// The reader holds the socket's read lock while it waits (reads), and a
+// close must neither wait for it nor leave it waiting: from another
+// goroutine while the reader waits, and from the reader's own message
+// handler, the reader ends and the client sees the connection close.
+func TestWSConnCloseWhileReading(t *testing.T) {
+	if !rawIO {
+		t.Skip("no raw socket reads on this platform")
+	}
+	for _, from := range []string{"another goroutine", "the handler"} {
+		t.Run(from, func(t *testing.T) {
+			server, client := tcpPair(t)
+			c := newWSConn(server)
+			fr := newFrameReader(c)
+			got := make(chan string, 1)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_, _ = fr.run(1<<20, func(p []byte, _ bool) bool {
+					if from == "the handler" {
+						c.close()
+					}
+					got <- string(p)
+					return true
+				}, func([]byte, bool) {})
+			}()
+			if err := ws.WriteFrame(client, ws.MaskFrame(ws.NewTextFrame([]byte("one")))); err != nil {
+				t.Fatal(err)
+			}
+			<-got // the reader is past its first read, waiting inside reads
+			closed := make(chan struct{})
+			if from == "another goroutine" {
+				go func() { c.close(); close(closed) }()
+				select {
+				case <-closed:
+				case <-time.After(5 * time.Second):
+					t.Fatal("close waited for the reader")
+				}
+			}
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the reader did not end after close")
+			}
+			_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if n, err := client.Read(make([]byte, 1)); err == nil {
+				t.Fatalf("client read %d bytes, want the connection closed", n)
+			} else if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatal("the connection stayed open")
+			}
+		})
 	}
 }
