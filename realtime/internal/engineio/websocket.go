@@ -275,7 +275,8 @@ type frameReader struct {
 	// fillOnce. nil when none is running.
 	next       func() (int, error, bool)
 	stop       func()
-	emptyReads int // reads that found nothing (EAGAIN): about one per wait for a new client
+	fills      int // reads since the reader (re)started, up to pullAfter
+	emptyReads int // reads that found nothing (EAGAIN)
 
 	// The session this reader reads for (nil while probing an upgrade),
 	// and the read deadline it set to park when idle (park.go).
@@ -356,6 +357,24 @@ func (fr *frameReader) fillOnce() error {
 		fr.r, fr.w = 0, n
 		return nil
 	}
+	if fr.next == nil && fr.fills < pullAfter {
+		// Not busy (yet): one read, the socket's read lock let go after it.
+		fr.fills++
+		err := fr.c.raw.Read(fr.readFn)
+		n := fr.rn
+		if err == nil {
+			err = fr.rerr
+		}
+		if err == nil && n <= 0 {
+			err = io.EOF
+		}
+		if err != nil {
+			fr.release()
+			return err
+		}
+		fr.r, fr.w = 0, n
+		return nil
+	}
 	if fr.next == nil {
 		if !fr.c.acquireRead() {
 			fr.release()
@@ -419,6 +438,12 @@ func (fr *frameReader) reads(yield func(int, error) bool) {
 	yield(0, err)
 }
 
+// pullAfter is how many reads a reader makes one by one before it turns
+// to reads. The coroutine costs a goroutine for as long as the reader
+// runs: a client that says a few things and falls silent (most, between
+// heartbeats) is better served without it.
+const pullAfter = 8
+
 // endReads stops reads, if it is running, releasing the socket's read lock.
 func (fr *frameReader) endReads() {
 	if fr.stop != nil {
@@ -467,6 +492,7 @@ func (c *wsConn) readSocket(p []byte) (int, error) {
 // middle of another frame; final is set for the close frame, after which
 // the connection is closed.
 func (fr *frameReader) run(maxPayload int64, fn func(payload []byte, binary bool) bool, ctl func(frame []byte, final bool)) (Reason, error) {
+	fr.fills = 0
 	reason, err := fr.frames(maxPayload, fn, ctl)
 	if reason != reasonParked {
 		// Parked, the reads ended with the wait, and the reader belongs
