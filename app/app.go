@@ -23,6 +23,7 @@ import (
 	"github.com/socketio-go/chatserver/chat"
 	"github.com/socketio-go/chatserver/config"
 	"github.com/socketio-go/chatserver/handlers"
+	"github.com/socketio-go/chatserver/internal/gcfloor"
 	"github.com/socketio-go/chatserver/metrics"
 	"github.com/socketio-go/chatserver/realtime"
 	"github.com/socketio-go/chatserver/static"
@@ -317,6 +318,10 @@ func Run(ctx context.Context, cfg config.Config, stdout io.Writer) int {
 	log := NewLogger(cfg, stdout)
 	cfg.Print(stdout)
 	raiseOpenFiles(log)
+	if f := gcfloor.Start(uint64(cfg.GCHeadroomMiB) << 20); f != nil {
+		defer f.Stop()
+		log.Debug("garbage collector floor", "headroom_mib", cfg.GCHeadroomMiB, "gogc", f.Percent())
+	}
 	a, err := New(cfg, log)
 	if err != nil {
 		log.Error("start-up failed", "err", err)

@@ -76,6 +76,8 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{args: []string{"--trusted-proxies", "10.0.0.0/8,nginx"}, want: `--trusted-proxies: "nginx" is neither an IP address nor a CIDR`},
 		{args: []string{"--max-sessions-per-address", "-1"}, want: "must not be negative"},
 		{env: map[string]string{"MAX_PENDING_CONNECTIONS": "many"}, want: "MAX_PENDING_CONNECTIONS"},
+		{args: []string{"--gc-headroom", "-1"}, want: "--gc-headroom -1 must be 0 to 65536 (MiB)"},
+		{env: map[string]string{"GC_HEADROOM": "lots"}, want: "GC_HEADROOM"},
 		{args: []string{"--metrics=false", "--metrics-addr", "127.0.0.1:9100"}, want: "--metrics-addr needs --metrics"},
 		{args: []string{"--log-format", "xml"}, want: `--log-format "xml" must be text or json`},
 		{env: map[string]string{"LOG_LEVEL": "loud"}, want: "LOG_LEVEL"},
@@ -121,7 +123,7 @@ func TestPrintShowsEverySetting(t *testing.T) {
 	var b strings.Builder
 	c.Print(&b)
 	for _, want := range []string{"addr=:8080", "same origin only", "max-payload=1048576", "data=data", "ping-interval=25s", "http-read-timeout=1m0s", "http-idle-timeout=1m0s",
-		"max-sessions-per-address=1000", "max-pending-connections=2048", "trusted-proxies=none", "metrics=/metrics",
+		"max-sessions-per-address=1000", "max-pending-connections=2048", "gc-headroom=16MiB", "trusted-proxies=none", "metrics=/metrics",
 		"log-level=info", "log-format=text"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("Print output %q lacks %q", b.String(), want)
