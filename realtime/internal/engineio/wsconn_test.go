@@ -33,18 +33,26 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 	return server, client
 }
 
+// rawPair is tcpPair with the server end wrapped as a wsConn on its raw
+// descriptor; the test is skipped where there is no raw socket I/O.
+func rawPair(t *testing.T) (c *wsConn, server, client net.Conn) {
+	t.Helper()
+	if !rawIO {
+		t.Skip("no raw socket I/O on this platform")
+	}
+	server, client = tcpPair(t)
+	c = newWSConn(server)
+	if c.raw == nil {
+		t.Fatal("a TCP connection has no raw descriptor")
+	}
+	return c, server, client
+}
+
 // A close asked for while a write to the descriptor is in flight waits for
 // it: the descriptor stays open (its number cannot go to another
 // connection) until the write ends, and writes after the close fail.
 func TestWSConnCloseWaitsForWriteInFlight(t *testing.T) {
-	if !rawIO {
-		t.Skip("no raw socket writes on this platform")
-	}
-	server, client := tcpPair(t)
-	c := newWSConn(server)
-	if c.raw == nil {
-		t.Fatal("a TCP connection has no raw descriptor")
-	}
+	c, server, client := rawPair(t)
 	if !c.acquire() {
 		t.Fatal("acquire on an open connection failed")
 	}
@@ -74,11 +82,7 @@ func TestWSConnCloseWaitsForWriteInFlight(t *testing.T) {
 // Writers and a close racing: the connection is closed exactly once, and
 // every write either went out whole before it or failed with ErrClosed.
 func TestWSConnConcurrentWritesAndClose(t *testing.T) {
-	if !rawIO {
-		t.Skip("no raw socket writes on this platform")
-	}
-	server, client := tcpPair(t)
-	c := newWSConn(server)
+	c, server, client := rawPair(t)
 	go func() { // drain
 		buf := make([]byte, 4096)
 		for {
@@ -119,14 +123,7 @@ func TestWSConnConcurrentWritesAndClose(t *testing.T) {
 // socket, the reader waits for it instead of reading again only to find
 // nothing. And no message is missed for it.
 func TestReaderWaitsWithoutEmptyReads(t *testing.T) {
-	if !rawIO {
-		t.Skip("no raw socket reads on this platform")
-	}
-	server, client := tcpPair(t)
-	c := newWSConn(server)
-	if c.raw == nil {
-		t.Fatal("a TCP connection has no raw descriptor")
-	}
+	c, _, client := rawPair(t)
 	fr := newFrameReader(c)
 	got := make(chan string)
 	done := make(chan error, 1)
@@ -172,12 +169,11 @@ func TestReaderWaitsWithoutEmptyReads(t *testing.T) {
 // handler, the reader ends and the client sees the connection close.
 func TestWSConnCloseWhileReading(t *testing.T) {
 	if !rawIO {
-		t.Skip("no raw socket reads on this platform")
+		t.Skip("no raw socket I/O on this platform")
 	}
 	for _, from := range []string{"another goroutine", "the handler"} {
 		t.Run(from, func(t *testing.T) {
-			server, client := tcpPair(t)
-			c := newWSConn(server)
+			c, _, client := rawPair(t)
 			fr := newFrameReader(c)
 			got := make(chan string, 1)
 			done := make(chan struct{})
